@@ -1,0 +1,192 @@
+"""The ``qabot`` command: build the index, ask, chat, evaluate, serve the Telegram bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("qabot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qabot", description="Answer questions about a collection of documents.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, help="documents directory (QABOT_CORPUS_DIR, default corpus/documents)")
+    common.add_argument("--index", type=Path, help="index directory (QABOT_INDEX_DIR, default data/index)")
+    common.add_argument("--model", help="sentence-transformers model name or path (EMBEDDING_MODEL)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    idx = sub.add_parser("index", help="manage the index").add_subparsers(dest="action", required=True)
+    idx.add_parser("build", parents=[common], help="rebuild the index from the corpus")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, help="passages to retrieve (QABOT_TOP_K)")
+    ask.add_argument("--json", action="store_true", help="print hits and answer as JSON")
+
+    sub.add_parser("chat", parents=[common], help="ask questions in the terminal")
+
+    ev = sub.add_parser("eval", parents=[common], help="evaluate on a question set (JSONL)")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the Telegram bot")
+    serve.add_argument("--webhook-url", help="use a webhook at this public URL instead of long polling")
+    serve.add_argument("--port", type=int, default=8443, help="webhook listening port")
+    serve.add_argument("--api-base-url", help="Bot API server (TELEGRAM_API_BASE_URL)")
+
+    sub.add_parser("run", parents=[common], help="the bot if TELEGRAM_BOT_TOKEN is set, else the terminal chat")
+    return p
+
+
+def make_engine(settings: Settings, build_if_missing: bool = True):
+    """The engine for ``settings``, with its index loaded (built first when missing)."""
+    from embeddings.encoder import load_encoder  # noqa: PLC0415 - keeps --help fast
+    from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
+
+    encoder = load_encoder(settings.model, settings.data_dir)
+    engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir), encoder)
+    if build_if_missing:
+        report = engine.load_or_build(_progress_bar())
+        if report:
+            print(_summary(report), file=sys.stderr)
+    else:
+        engine.load()
+    return engine
+
+
+def _progress_bar():
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm  # noqa: PLC0415
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding passages", unit="passage", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _summary(report) -> str:
+    lines = [f"Indexed {report.documents} document(s), {report.passages} passages "
+             f"({report.embedded} embedded, {report.passages - report.embedded} from cache) "
+             f"in {report.seconds:.1f}s; index: {report.index_type}.",
+             f"Cleaning: {report.pinyin_removed} pinyin annotations removed, "
+             f"{report.mojibake_repaired} mojibake spans repaired, {report.mojibake_marked} marked as damaged."]
+    lines += [f"Skipped {p}" for p in report.problems]
+    return "\n".join(lines)
+
+
+def cmd_build(settings: Settings) -> int:
+    from embeddings.encoder import load_encoder  # noqa: PLC0415
+    from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
+
+    engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir),
+                    load_encoder(settings.model, settings.data_dir))
+    print(_summary(engine.rebuild(_progress_bar())))
+    return 0
+
+
+def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
+    from embeddings.answer import render_plain  # noqa: PLC0415
+
+    if not question.strip():
+        raise SettingsError("the question is empty")
+    engine = make_engine(settings)
+    answer = engine.answer(question, settings.top_k)
+    if as_json:
+        print(json.dumps({
+            "question": question, "answered": answer.answered, "kind": answer.kind,
+            "answer": render_plain(answer),
+            "points": [{"text": p.text, "citation": p.passage.citation, "passage_id": p.passage.id} for p in answer.points],
+            "hits": [{"rank": h.rank, "score": round(h.score, 4), "dense": round(h.dense, 4),
+                      "lexical": round(h.lexical, 4), "passage_id": h.passage.id, "citation": h.passage.citation,
+                      "section": h.passage.section, "text": h.passage.text} for h in answer.hits],
+        }, ensure_ascii=False, indent=2))
+    else:
+        print(render_plain(answer))
+    return 0
+
+
+def cmd_chat(settings: Settings) -> int:
+    from bot.terminal import chat  # noqa: PLC0415
+
+    return chat(make_engine(settings), settings)
+
+
+def cmd_eval(settings: Settings, path: Path, as_json: bool) -> int:
+    from embeddings.evaluate import evaluate, format_report, read_questions  # noqa: PLC0415
+
+    if not path.exists():
+        raise SettingsError(f"question file {path} does not exist")
+    questions = read_questions(path)
+    engine = make_engine(settings)
+    start = time.perf_counter()
+    result = evaluate(engine, questions)
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if as_json else format_report(result))
+    return 0
+
+
+def cmd_serve(settings: Settings, webhook_url: str | None, port: int) -> int:
+    from bot.telegram_app import run_bot  # noqa: PLC0415
+
+    settings.require_token()
+    return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Telegram URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "jieba", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env().override(
+            corpus_dir=args.corpus, index_dir=args.index, model=args.model,
+            top_k=getattr(args, "top_k", None), api_base_url=getattr(args, "api_base_url", None))
+        if args.command == "index":
+            return cmd_build(settings)
+        if args.command == "ask":
+            return cmd_ask(settings, args.question, args.json)
+        if args.command == "chat":
+            return cmd_chat(settings)
+        if args.command == "eval":
+            return cmd_eval(settings, args.file, args.json)
+        if args.command == "serve":
+            return cmd_serve(settings, args.webhook_url, args.port)
+        if args.command == "run":
+            if settings.token:
+                return cmd_serve(settings, None, 8443)
+            print("TELEGRAM_BOT_TOKEN is not set: starting the terminal chat.", file=sys.stderr)
+            return cmd_chat(settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # domain errors become one sentence at the edge
+        from embeddings.engine import RebuildInProgress  # noqa: PLC0415
+        from embeddings.index import IndexProblem  # noqa: PLC0415
+
+        if isinstance(e, (SettingsError, IndexProblem, RebuildInProgress, FileNotFoundError, ValueError)):
+            print(f"qabot: {e}", file=sys.stderr)
+            return 2
+        raise
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Settings, read in one place: the environment first, then command-line flags over it."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from embeddings.encoder import DEFAULT_MODEL
+
+_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one sentence for the user."""
+
+
+def _ids(value: str, name: str) -> frozenset[int]:
+    try:
+        return frozenset(int(v) for v in re.split(r"[,\s]+", value.strip()) if v)
+    except ValueError:
+        raise SettingsError(f"{name} must be a comma-separated list of numeric Telegram ids") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("corpus/documents")
+    index_dir: Path | None = None  # default: data_dir / "index"
+    model: str = DEFAULT_MODEL
+    top_k: int = 5
+    token: str = ""
+    api_base_url: str = ""
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    allowed_users: frozenset[int] = field(default_factory=frozenset)
+    allowed_chats: frozenset[int] = field(default_factory=frozenset)
+    questions_per_minute: int = 20
+    max_question_chars: int = 500
+    webhook_secret: str = ""
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.data_dir / "index"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("QABOT_DATA_DIR") or "data")
+        return cls(
+            data_dir=data_dir,
+            corpus_dir=Path(env.get("QABOT_CORPUS_DIR") or "corpus/documents"),
+            index_dir=Path(env["QABOT_INDEX_DIR"]) if env.get("QABOT_INDEX_DIR") else None,
+            model=env.get("EMBEDDING_MODEL") or DEFAULT_MODEL,
+            top_k=_int(env, "QABOT_TOP_K", 5),
+            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
+            admin_ids=_ids(env.get("TELEGRAM_ADMIN_IDS", ""), "TELEGRAM_ADMIN_IDS"),
+            allowed_users=_ids(env.get("TELEGRAM_ALLOWED_USERS", ""), "TELEGRAM_ALLOWED_USERS"),
+            allowed_chats=_ids(env.get("TELEGRAM_ALLOWED_CHATS", ""), "TELEGRAM_ALLOWED_CHATS"),
+            questions_per_minute=_int(env, "QABOT_QUESTIONS_PER_MINUTE", 20),
+            max_question_chars=_int(env, "QABOT_MAX_QUESTION_CHARS", 500),
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        )
+
+    def override(self, **flags) -> "Settings":
+        """Apply command-line flags that were given (None means not given)."""
+        return replace(self, **{k: v for k, v in flags.items() if v is not None})
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")
+        if not _TOKEN.match(self.token):
+            raise SettingsError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then 35 letters)")
+        return self.token

@@ -1,0 +1,24 @@
+"""The terminal chat: the same engine and answers as the bot."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.settings import Settings
+from embeddings.answer import render_plain
+
+
+def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
+    index = engine.index
+    print(f"Ask about {index.manifest.get('documents')} document(s), {index.size} passages. "
+          "Empty line or Ctrl-D to quit.", file=stdout)
+    while True:
+        print("\n? ", end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line or not line.strip():
+            return 0
+        question = line.strip()
+        if len(question) > settings.max_question_chars:
+            print(f"That question is too long: at most {settings.max_question_chars} characters, please.", file=stdout)
+            continue
+        print(render_plain(engine.answer(question, settings.top_k)), file=stdout, flush=True)

@@ -1,0 +1,108 @@
+"""The engine the front ends talk to: it owns the encoder and the current index, answers
+searches, and rebuilds the index while the old one keeps serving."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from corpus.reader import fingerprint, load_corpus
+from embeddings.answer import Answer, Answerer, AnswerParams, question_kind
+from embeddings.encoder import Encoder
+from embeddings.index import (BuildReport, EmbeddingCache, IndexParams, IndexProblem, LoadedIndex,
+                              build_index, load_index)
+from embeddings.search import FusionParams, Hit, search
+
+log = logging.getLogger(__name__)
+
+
+class RebuildInProgress(RuntimeError):
+    """A rebuild was asked for while another one runs."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs to know; the front ends fill it from their settings."""
+
+    corpus_dir: Path
+    index_dir: Path
+    data_dir: Path
+    max_passage_chars: int = 240
+    index: IndexParams = field(default_factory=IndexParams)
+    fusion: FusionParams = field(default_factory=FusionParams)
+    answer: AnswerParams = field(default_factory=AnswerParams)
+
+
+class Engine:
+    """Search and answers over one index directory. Thread-safe: searches read the current
+    index reference; a rebuild makes a new one and swaps the reference when it is complete."""
+
+    def __init__(self, config: EngineConfig, encoder: Encoder):
+        self.config = config
+        self.encoder = encoder
+        self._index: LoadedIndex | None = None
+        self._build_lock = threading.Lock()
+        self._cache: EmbeddingCache | None = None
+        self._answerer = Answerer(encoder, config.answer)
+
+    @property
+    def index(self) -> LoadedIndex:
+        if self._index is None:
+            raise IndexProblem(f"no index loaded from {self.config.index_dir}")
+        return self._index
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._build_lock.locked()
+
+    def _embedding_cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = EmbeddingCache(Path(self.config.data_dir) / "cache" / "embeddings.sqlite")
+        return self._cache
+
+    def load(self) -> LoadedIndex:
+        """Load the index directory (validated against the configured model)."""
+        self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
+        return self._index
+
+    def is_stale(self) -> bool:
+        """True when the corpus changed since the loaded index was built."""
+        return self.index.manifest.get("corpus_fingerprint") != fingerprint(self.config.corpus_dir)
+
+    def load_or_build(self, progress: Callable[[int, int], None] | None = None) -> BuildReport | None:
+        """Load the index; build it first when it is missing or unusable."""
+        try:
+            self.load()
+            return None
+        except IndexProblem as e:
+            log.info("Building the index: %s", e)
+            return self.rebuild(progress)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> BuildReport:
+        """Rebuild from the corpus directory and swap the new index in. Raises
+        RebuildInProgress if one is already running; on failure the old index keeps serving."""
+        if not self._build_lock.acquire(blocking=False):
+            raise RebuildInProgress("a rebuild is already running")
+        try:
+            corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars)
+            report = build_index(corpus, self.encoder, self.config.index_dir, self._embedding_cache(),
+                                 fingerprint(self.config.corpus_dir), self.config.index, progress)
+            self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
+            return report
+        finally:
+            self._build_lock.release()
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best passages for ``query``."""
+        return search(self.index, self.encoder, query, k, self.config.fusion)
+
+    def answer(self, question: str, k: int = 5) -> Answer:
+        """Search, then compose the answer (emphasis questions look at more passages)."""
+        index = self.index  # one consistent index for the whole answer, even mid-swap
+        if question_kind(question) == "emphasis":
+            k = max(k, self.config.answer.emphasis_hits)
+        hits = search(index, self.encoder, question, k, self.config.fusion)
+        return self._answerer.answer(question, hits, index.bm25)

@@ -1,0 +1,98 @@
+"""Evaluation on a question set (format: shared/eval/README.md): retrieval R@k and MRR,
+answer accuracy and no-answer accuracy, per language and overall."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.clean import match_form
+from embeddings.answer import render_plain
+from embeddings.engine import Engine
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    lang: str
+    question: str
+    evidence: tuple[str, ...]
+    answer_contains: tuple[str, ...]
+    no_answer: bool
+
+
+def read_questions(path: Path) -> list[Question]:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(Question(row["id"], row.get("lang", "?"), row["question"], tuple(row.get("evidence", [])),
+                                tuple(row.get("answer_contains", [])), row.get("expect") == "no_answer"))
+        except (ValueError, KeyError) as e:
+            raise ValueError(f"{path}, line {n}: not a question record ({e})") from None
+    return out
+
+
+def _compact(text: str) -> str:
+    return match_form(text).replace(" ", "")
+
+
+def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
+    """Metrics per language and overall, plus one row per question."""
+    rows = []
+    for q in questions:
+        hits = engine.search(q.question, k)
+        rank = None
+        if q.evidence:
+            ev = [_compact(e) for e in q.evidence]
+            rank = next((i for i, h in enumerate(hits, 1) if any(e in _compact(h.passage.text) for e in ev)), None)
+        answer = engine.answer(q.question)
+        shown = _compact(render_plain(answer))
+        rows.append({
+            "id": q.id, "lang": q.lang, "rank": rank, "answerable": bool(q.evidence) and not q.no_answer,
+            "answer_ok": all(_compact(a) in shown for a in q.answer_contains) if q.answer_contains else None,
+            "no_answer": q.no_answer, "refused": not answer.answered,
+            "top_score": round(hits[0].score, 4) if hits else None,
+        })
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["lang"]].append(r)
+        groups["overall"].append(r)
+    metrics = {}
+    for name, rs in groups.items():
+        ans = [r for r in rs if r["answerable"]]
+        m = {"questions": len(rs), "answerable": len(ans)}
+        if ans:
+            for kk in (1, 3, 5):
+                m[f"R@{kk}"] = round(sum(1 for r in ans if r["rank"] and r["rank"] <= kk) / len(ans), 4)
+            m["MRR"] = round(sum(1 / r["rank"] for r in ans if r["rank"]) / len(ans), 4)
+        checked = [r for r in rs if r["answer_ok"] is not None]
+        if checked:
+            m["answer_accuracy"] = round(sum(r["answer_ok"] for r in checked) / len(checked), 4)
+        unanswerable = [r for r in rs if r["no_answer"]]
+        if unanswerable:
+            m["no_answer_accuracy"] = round(sum(r["refused"] for r in unanswerable) / len(unanswerable), 4)
+        m["wrong_refusals"] = sum(1 for r in ans if r["refused"])
+        metrics[name] = m
+    return {"metrics": metrics, "questions": rows}
+
+
+def format_report(result: dict) -> str:
+    cols = ["questions", "R@1", "R@3", "R@5", "MRR", "answer_accuracy", "no_answer_accuracy", "wrong_refusals"]
+    lines = ["group      " + " ".join(f"{c:>9}" for c in ["n", "R@1", "R@3", "R@5", "MRR", "ans_acc", "noans_acc", "wrong_ref"])]
+    order = sorted((g for g in result["metrics"] if g != "overall")) + ["overall"]
+    for g in order:
+        m = result["metrics"][g]
+        cells = []
+        for c in cols:
+            v = m.get(c)
+            cells.append(f"{'-':>9}" if v is None else f"{v:>9}" if isinstance(v, int) else f"{v:>9.3f}")
+        lines.append(f"{g:10} " + " ".join(cells))
+    misses = [r["id"] for r in result["questions"] if r["answerable"] and (r["rank"] or 99) > 3]
+    if misses:
+        lines.append("not in top 3: " + ", ".join(misses))
+    return "\n".join(lines)

@@ -1,0 +1,252 @@
+"""The index directory: FAISS file, passages in row order and a manifest, built atomically,
+with an embedding cache so rebuilds only embed what changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from corpus.model import Corpus, Passage
+from embeddings.encoder import Encoder
+from embeddings.lexical import BM25, tokenize
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+INDEX_FILE = "index.faiss"
+PASSAGES_FILE = "passages.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+class IndexProblem(RuntimeError):
+    """The index directory is missing, broken or made for another model."""
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """How the FAISS index is chosen: exact below ``hnsw_threshold`` passages, HNSW above."""
+
+    hnsw_threshold: int = 20_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    documents: int
+    passages: int
+    embedded: int  # passages encoded now; the rest came from the cache
+    seconds: float
+    pinyin_removed: int
+    mojibake_repaired: int
+    mojibake_marked: int
+    problems: tuple[str, ...]
+    index_type: str
+
+
+def embed_input(p: Passage) -> str:
+    """What the model reads for a passage: its section title, then its simplified text."""
+    return f"{p.section}：{p.match_text}" if p.section else p.match_text
+
+
+class EmbeddingCache:
+    """Vectors by (model, content hash) in SQLite, shared by every build."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        out = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i : i + 500])
+                q = f"SELECT hash, v FROM vec WHERE model=? AND hash IN ({','.join('?' * len(chunk))})"
+                for h, blob in self._db.execute(q, [model, *chunk]):
+                    out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put(self, model: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)",
+                                 [(model, h, v.astype(np.float32).tobytes()) for h, v in items.items()])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _faiss():
+    import faiss  # noqa: PLC0415
+
+    return faiss
+
+
+def make_faiss_index(vectors: np.ndarray, params: IndexParams):
+    """Inner product over normalised vectors: flat (exact) for small collections, HNSW above
+    the threshold. Returns (index, type name)."""
+    faiss = _faiss()
+    n, dim = vectors.shape
+    if n >= params.hnsw_threshold:
+        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params.hnsw_ef_construction
+        index.hnsw.efSearch = params.hnsw_ef_search
+        kind = "hnsw"
+    else:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+@dataclass
+class LoadedIndex:
+    """An index directory in memory, ready to search."""
+
+    directory: Path
+    manifest: dict
+    passages: list[Passage]
+    tokens: list[list[str]]
+    faiss_index: object
+    bm25: BM25
+
+    @property
+    def size(self) -> int:
+        return len(self.passages)
+
+
+def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: EmbeddingCache,
+                fingerprint: str, params: IndexParams = IndexParams(),
+                progress: Callable[[int, int], None] | None = None) -> BuildReport:
+    """Embed ``corpus`` (using the cache), write a new index directory to a temporary
+    place, then swap it in for ``index_dir``. On any error the old index stays."""
+    start = time.perf_counter()
+    passages = list(corpus.passages)
+    if not passages:
+        raise IndexProblem("the corpus has no passages to index")
+    inputs = [embed_input(p) for p in passages]
+    keys = [cache.key(t) for t in inputs]
+    cached = cache.get(encoder.name, keys)
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    done = len(passages) - len(todo)
+    if progress:
+        progress(done, len(passages))
+    if todo:
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(passages))
+
+        fresh = encoder.encode_documents([inputs[i] for i in todo], progress=step)
+        new = {keys[i]: fresh[j] for j, i in enumerate(todo)}
+        cache.put(encoder.name, new)
+        cached.update(new)
+    vectors = np.vstack([cached[k] for k in keys]).astype(np.float32)
+    index, kind = make_faiss_index(vectors, params)
+
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
+    try:
+        _faiss().write_index(index, str(tmp / INDEX_FILE))
+        with open(tmp / PASSAGES_FILE, "w", encoding="utf-8") as f:
+            for p in passages:
+                row = dataclasses.asdict(p)
+                row["tokens"] = tokenize(p.match_text)
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        manifest = {
+            "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
+            "passages": len(passages), "documents": len(corpus.documents),
+            "document_titles": {d.doc_id: d.title for d in corpus.documents},
+            "corpus_fingerprint": fingerprint, "index_type": kind,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "cleaning": {"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
+                         "mojibake_marked": corpus.mojibake_marked},
+            "skipped_files": [f"{p.path}: {p.reason}" for p in corpus.problems],
+        }
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _swap_in(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildReport(len(corpus.documents), len(passages), len(todo), time.perf_counter() - start,
+                       corpus.pinyin_removed, corpus.mojibake_repaired, corpus.mojibake_marked,
+                       tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new``: two renames, and ``load_index`` falls back to the
+    ``.old`` copy if a crash lands between them."""
+    old = target.with_name(target.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(index_dir: Path, model: str | None = None, params: IndexParams = IndexParams()) -> LoadedIndex:
+    """Load and validate an index directory. Raises IndexProblem with one clear sentence
+    when it is missing, broken, of another format, or made with another model."""
+    index_dir = Path(index_dir)
+    if not (index_dir / MANIFEST_FILE).exists():
+        old = index_dir.with_name(index_dir.name + ".old")
+        if (old / MANIFEST_FILE).exists():
+            index_dir = old
+        else:
+            raise IndexProblem(f"no index at {index_dir}: build it with 'qabot index build'")
+    try:
+        manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexProblem(f"the index manifest in {index_dir} is unreadable ({e}); rebuild the index") from e
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexProblem(f"the index in {index_dir} has format {manifest.get('format_version')}, "
+                           f"this version reads {FORMAT_VERSION}; rebuild the index")
+    if model is not None and manifest.get("model") != model:
+        raise IndexProblem(f"the index in {index_dir} was built with model {manifest.get('model')!r}, "
+                           f"not the configured {model!r}; rebuild the index")
+    try:
+        index = _faiss().read_index(str(index_dir / INDEX_FILE))
+    except Exception as e:  # faiss raises RuntimeError with C++ text
+        raise IndexProblem(f"the FAISS file in {index_dir} is unreadable; rebuild the index") from e
+    passages, tokens = [], []
+    fields = {f.name for f in dataclasses.fields(Passage)}
+    try:
+        with open(index_dir / PASSAGES_FILE, encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                tokens.append(row.pop("tokens"))
+                passages.append(Passage(**{k: v for k, v in row.items() if k in fields}))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexProblem(f"the passages file in {index_dir} is unreadable ({e}); rebuild the index") from e
+    if not (index.ntotal == len(passages) == manifest.get("passages")):
+        raise IndexProblem(f"the index in {index_dir} is inconsistent: {index.ntotal} vectors, "
+                           f"{len(passages)} passages, manifest says {manifest.get('passages')}; rebuild the index")
+    if index.d != manifest.get("dimension"):
+        raise IndexProblem(f"the index in {index_dir} has dimension {index.d}, manifest says "
+                           f"{manifest.get('dimension')}; rebuild the index")
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = params.hnsw_ef_search
+    return LoadedIndex(index_dir, manifest, passages, tokens, index, BM25(tokens))

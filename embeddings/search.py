@@ -1,0 +1,58 @@
+"""Hybrid search: dense similarity from FAISS sharpened by BM25, fused by score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.clean import match_form
+from corpus.model import Passage
+from embeddings.encoder import Encoder
+from embeddings.index import LoadedIndex
+from embeddings.lexical import tokenize
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found for a query, with the scores that ranked it."""
+
+    passage: Passage
+    score: float  # fused: dense + lexical_weight * lexical
+    dense: float  # cosine similarity
+    lexical: float  # BM25 divided by the query's best possible BM25, in [0, 1]
+    rank: int
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Score-aware fusion. Reciprocal-rank fusion gives BM25's noise full weight when no
+    query term occurs in the corpus (English questions); adding the normalised BM25 score,
+    which is 0 in that case, does not."""
+
+    lexical_weight: float = 0.2
+    dense_candidates: int = 100
+
+
+def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
+           params: FusionParams = FusionParams(), query_vector: np.ndarray | None = None) -> list[Hit]:
+    """The ``k`` best passages for ``query``, best first."""
+    if index.size == 0 or not query.strip():
+        return []
+    normalised = match_form(query)
+    qv = query_vector if query_vector is not None else encoder.encode_queries([normalised])[0]
+    qv = np.ascontiguousarray(qv.reshape(1, -1), dtype=np.float32)
+    n = min(index.size, max(params.dense_candidates, k))
+    dense_scores, ids = index.faiss_index.search(qv, n)
+    dense = {int(i): float(s) for i, s in zip(ids[0], dense_scores[0]) if i >= 0}
+
+    lexical = index.bm25.normalised_scores(tokenize(normalised))
+    for i in np.flatnonzero(lexical > 0):
+        if int(i) not in dense:  # a lexical-only candidate: score it exactly
+            vec = index.faiss_index.reconstruct(int(i))
+            dense[int(i)] = float(np.dot(vec, qv[0]))
+
+    w = params.lexical_weight
+    ranked = sorted(dense, key=lambda i: dense[i] + w * float(lexical[i]), reverse=True)[:k]
+    return [Hit(index.passages[i], dense[i] + w * float(lexical[i]), dense[i], float(lexical[i]), r)
+            for r, i in enumerate(ranked, 1)]

@@ -1,0 +1,60 @@
+import pytest
+
+from embeddings.lexical import BM25, tokenize
+from embeddings.search import FusionParams, search
+
+
+def test_tokenize_drops_question_words_and_punctuation():
+    tokens = tokenize("哪些领导参加了这次调研？")
+    assert "领导" in tokens and "调研" in tokens
+    assert not {"哪些", "这次", "？", "了"} & set(tokens)
+
+
+def test_bm25_normalised_score_is_zero_without_overlap_and_high_with_it():
+    docs = [tokenize(t) for t in ["社区治理的核心是人", "疫情防控常态化", "天气晴朗"]]
+    bm25 = BM25(docs)
+    assert bm25.normalised_scores(tokenize("what is the capital of france")).max() == 0
+    s = bm25.normalised_scores(tokenize("社区治理的核心"))
+    assert s.argmax() == 0 and 0.3 < s[0] <= 1.0
+
+
+def test_unknown_terms_lower_the_normalised_score():
+    bm25 = BM25([tokenize(t) for t in ["社区治理的核心是人", "疫情防控常态化"]])
+    known = bm25.normalised_scores(tokenize("社区治理"))[0]
+    mixed = bm25.normalised_scores(tokenize("社区治理 北京天气"))[0]
+    assert mixed < known
+
+
+def test_hits_carry_both_scores(fake_engine):
+    hits = fake_engine.search("疫情防控常态化", 5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(h.score == pytest.approx(h.dense + 0.2 * h.lexical) for h in hits)
+    assert hits[0].lexical > 0
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+
+
+def test_lexical_signal_reorders_close_dense_scores(fake_engine):
+    index, encoder = fake_engine.index, fake_engine.encoder
+    dense_only = search(index, encoder, "晴天带伞", 3, FusionParams(lexical_weight=0.0))
+    fused = search(index, encoder, "晴天带伞", 3, FusionParams(lexical_weight=1.0))
+    assert "晴天帶傘" in fused[0].passage.text
+    assert fused[0].lexical >= dense_only[0].lexical
+
+
+def test_query_without_lexical_overlap_keeps_dense_order(fake_engine):
+    index, encoder = fake_engine.index, fake_engine.encoder
+    q = "zzz qqq"
+    a = search(index, encoder, q, 5, FusionParams(lexical_weight=0.0))
+    b = search(index, encoder, q, 5, FusionParams(lexical_weight=0.5))
+    assert [h.passage.id for h in a] == [h.passage.id for h in b]
+    assert all(h.lexical == 0 for h in b)
+
+
+def test_traditional_and_simplified_queries_match_alike(fake_engine):
+    a = fake_engine.search("應勇強調要防止基層出現什麼傾向", 3)
+    b = fake_engine.search("应勇强调要防止基层出现什么倾向", 3)
+    assert [h.passage.id for h in a] == [h.passage.id for h in b]
+
+
+def test_empty_query_returns_nothing(fake_engine):
+    assert fake_engine.search("   ", 5) == []

@@ -1,0 +1,124 @@
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.reader import load_corpus
+from embeddings.engine import Engine, EngineConfig, RebuildInProgress
+from embeddings.index import (INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, EmbeddingCache, IndexParams, IndexProblem,
+                              build_index, load_index)
+from tests.fakes import FailingEncoder, HashEncoder
+
+
+def test_build_writes_a_consistent_index(fake_engine: Engine):
+    index = fake_engine.index
+    m = index.manifest
+    assert m["model"] == "fake-hash" and m["dimension"] == 512 and m["index_type"] == "flat"
+    assert m["passages"] == index.size == 17 and m["documents"] == 1
+    assert m["cleaning"] == {"pinyin_removed": 327, "mojibake_repaired": 0, "mojibake_marked": 3}
+    assert len(m["corpus_fingerprint"]) == 16 and m["built_at"]
+    for name in (INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE):
+        assert (index.directory / name).exists()
+
+
+def test_round_trip_search_finds_exact_passage(fake_engine: Engine):
+    passage = fake_engine.index.passages[2]  # no section title: embedded text = its text
+    hits = fake_engine.search(passage.text, k=3)
+    assert hits[0].passage.id == passage.id
+    assert hits[0].dense == pytest.approx(1.0, abs=1e-4)
+
+
+def test_loading_rejects_another_model(fake_engine: Engine):
+    with pytest.raises(IndexProblem, match="built with model 'fake-hash'"):
+        load_index(fake_engine.config.index_dir, model="other-model")
+
+
+@pytest.mark.parametrize("damage", ["faiss", "passages", "manifest", "count", "version"])
+def test_loading_rejects_a_broken_index(fake_engine: Engine, damage: str):
+    d = fake_engine.config.index_dir
+    if damage == "faiss":
+        (d / INDEX_FILE).write_bytes(b"not a faiss file")
+    elif damage == "passages":
+        (d / PASSAGES_FILE).write_text("{broken", "utf-8")
+    elif damage == "manifest":
+        (d / MANIFEST_FILE).write_text("{", "utf-8")
+    else:
+        m = json.loads((d / MANIFEST_FILE).read_text("utf-8"))
+        m["passages" if damage == "count" else "format_version"] = 99
+        (d / MANIFEST_FILE).write_text(json.dumps(m), "utf-8")
+    with pytest.raises(IndexProblem, match="rebuild"):
+        load_index(d, model="fake-hash")
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path):
+    with pytest.raises(IndexProblem, match="qabot index build"):
+        load_index(tmp_path / "nothing")
+
+
+def test_failed_rebuild_keeps_the_old_index_serving(fake_engine: Engine):
+    before = fake_engine.index
+    files_before = {p.name: p.read_bytes() for p in before.directory.iterdir()}
+    (fake_engine.config.corpus_dir / "new.txt").write_text("新的文档内容，需要重新编码。", "utf-8")
+    fake_engine.encoder = FailingEncoder()  # the cache covers the old passages, the new one fails
+    with pytest.raises(RuntimeError, match="exploded"):
+        fake_engine.rebuild()
+    assert fake_engine.index is before
+    assert {p.name: p.read_bytes() for p in before.directory.iterdir()} == files_before
+    assert not [p for p in before.directory.parent.iterdir() if ".building." in p.name]
+    assert fake_engine.search("應勇強調", 1)
+
+
+def test_second_rebuild_is_refused_while_one_runs(fake_engine: Engine):
+    assert fake_engine._build_lock.acquire(blocking=False)
+    try:
+        assert fake_engine.rebuilding
+        with pytest.raises(RebuildInProgress):
+            fake_engine.rebuild()
+    finally:
+        fake_engine._build_lock.release()
+
+
+def test_rebuild_embeds_only_changed_passages(fake_engine: Engine):
+    encoder: HashEncoder = fake_engine.encoder
+    report = fake_engine.rebuild()
+    assert report.embedded == 0 and report.passages == 17
+    (fake_engine.config.corpus_dir / "extra.txt").write_text("第一段新内容。\n第二段新内容。", "utf-8")
+    before = encoder.encoded
+    report = fake_engine.rebuild()
+    assert report.embedded == 2 and encoder.encoded - before == 2
+    assert report.documents == 2 and fake_engine.index.size == 19
+
+
+def test_stale_index_is_detected(fake_engine: Engine):
+    assert not fake_engine.is_stale()
+    (fake_engine.config.corpus_dir / "extra.txt").write_text("新段落。", "utf-8")
+    assert fake_engine.is_stale()
+
+
+def test_interrupted_swap_falls_back_to_previous_copy(fake_engine: Engine):
+    d = fake_engine.config.index_dir
+    old = d.with_name(d.name + ".old")
+    shutil.move(d, old)  # as if a crash hit between the two renames
+    assert load_index(d, model="fake-hash").size == 17
+
+
+def test_hnsw_above_threshold(tmp_path: Path, seed_corpus: Path):
+    corpus = load_corpus(seed_corpus)
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, "fp", IndexParams(hnsw_threshold=10))
+    assert report.index_type == "hnsw"
+    index = load_index(tmp_path / "idx", "fake-hash", IndexParams(hnsw_threshold=10, hnsw_ef_search=64))
+    assert index.faiss_index.hnsw.efSearch == 64
+    q = HashEncoder().encode_queries([corpus.passages[3].text])
+    _, ids = index.faiss_index.search(q, 1)
+    assert ids[0][0] == 3
+
+
+def test_embedding_cache_round_trip(tmp_path: Path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    v = np.arange(4, dtype=np.float32)
+    cache.put("m", {"k": v})
+    assert np.array_equal(cache.get("m", ["k", "missing"])["k"], v)
+    assert cache.get("other", ["k"]) == {}
