@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def make_engine(settings: Settings, build_if_missing: bool = True):
     """The engine for ``settings``, with its index loaded (built first when missing)."""
-    from embeddings.encoder import load_encoder  # noqa: PLC0415 - keeps --help fast
-    from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
+    from embeddings.encoder import load_encoder
+    from embeddings.engine import Engine, EngineConfig
 
     encoder = load_encoder(settings.model, settings.data_dir)
     engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir), encoder)
@@ -65,7 +65,7 @@ def make_engine(settings: Settings, build_if_missing: bool = True):
 def _progress_bar():
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     bar = None
 
@@ -92,8 +92,8 @@ def _summary(report) -> str:
 
 
 def cmd_build(settings: Settings) -> int:
-    from embeddings.encoder import load_encoder  # noqa: PLC0415
-    from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
+    from embeddings.encoder import load_encoder
+    from embeddings.engine import Engine, EngineConfig
 
     engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir),
                     load_encoder(settings.model, settings.data_dir))
@@ -102,7 +102,7 @@ def cmd_build(settings: Settings) -> int:
 
 
 def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
-    from embeddings.answer import render_plain  # noqa: PLC0415
+    from embeddings.answer import render_plain
 
     if not question.strip():
         raise SettingsError("the question is empty")
@@ -123,13 +123,13 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
 
 
 def cmd_chat(settings: Settings) -> int:
-    from bot.terminal import chat  # noqa: PLC0415
+    from bot.terminal import chat
 
     return chat(make_engine(settings), settings)
 
 
 def cmd_eval(settings: Settings, path: Path, as_json: bool) -> int:
-    from embeddings.evaluate import evaluate, format_report, read_questions  # noqa: PLC0415
+    from embeddings.evaluate import evaluate, format_report, read_questions
 
     if not path.exists():
         raise SettingsError(f"question file {path} does not exist")
@@ -143,7 +143,7 @@ def cmd_eval(settings: Settings, path: Path, as_json: bool) -> int:
 
 
 def cmd_serve(settings: Settings, webhook_url: str | None, port: int) -> int:
-    from bot.telegram_app import run_bot  # noqa: PLC0415
+    from bot.telegram_app import run_bot
 
     settings.require_token()
     return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port)
@@ -178,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # domain errors become one sentence at the edge
-        from embeddings.engine import RebuildInProgress  # noqa: PLC0415
-        from embeddings.index import IndexProblem  # noqa: PLC0415
+        from embeddings.engine import RebuildInProgress
+        from embeddings.index import IndexProblem
 
         if isinstance(e, (SettingsError, IndexProblem, RebuildInProgress, FileNotFoundError, ValueError)):
             print(f"qabot: {e}", file=sys.stderr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from embeddings.encoder import DEFAULT_MODEL
 
@@ -49,13 +49,15 @@ class Settings:
     questions_per_minute: int = 20
     max_question_chars: int = 500
     webhook_secret: str = ""
+    example_questions: tuple[str, ...] = ()
+    outgoing_rate_limit: bool = True
 
     @property
     def index_path(self) -> Path:
         return self.index_dir or self.data_dir / "index"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("QABOT_DATA_DIR") or "data")
         return cls(
@@ -72,11 +74,24 @@ class Settings:
             questions_per_minute=_int(env, "QABOT_QUESTIONS_PER_MINUTE", 20),
             max_question_chars=_int(env, "QABOT_MAX_QUESTION_CHARS", 500),
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            example_questions=tuple(q.strip() for q in env.get("QABOT_EXAMPLE_QUESTIONS", "").split("|") if q.strip()),
+            outgoing_rate_limit=env.get("QABOT_OUTGOING_RATE_LIMIT", "1").strip().lower() not in ("0", "false", "no"),
         )
 
-    def override(self, **flags) -> "Settings":
+    def override(self, **flags) -> Settings:
         """Apply command-line flags that were given (None means not given)."""
         return replace(self, **{k: v for k, v in flags.items() if v is not None})
+
+    @property
+    def bot_api_url(self) -> str:
+        """The Bot API base URL in python-telegram-bot's form (the token is appended)."""
+        base = (self.api_base_url or "https://api.telegram.org").rstrip("/")
+        return base if base.endswith("/bot") or "{token}" in base else base + "/bot"
+
+    @property
+    def bot_file_url(self) -> str:
+        base = self.bot_api_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
 
     def require_token(self) -> str:
         if not self.token:

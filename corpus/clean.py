@@ -189,7 +189,7 @@ def normalise_width(text: str) -> str:
         f"(?<=[{_CJK}”’）》」』])([,:;?!])(?=[^\\s]|$)",
         lambda m: _CJK_PUNCT[m.group(1)],
         text,
-        flags=re.M,
+        flags=re.MULTILINE,
     )
     text = re.sub(r"[ \t\u00a0\u200b\ufeff]+", " ", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()
@@ -208,7 +208,7 @@ def clean_text(raw: str) -> Cleaned:
 
 @lru_cache(maxsize=4)
 def _converter(config: str):
-    import opencc  # noqa: PLC0415 - a compiled binding, loaded on first use
+    import opencc
 
     return opencc.OpenCC(config)
 

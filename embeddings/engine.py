@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from corpus.reader import fingerprint, load_corpus
 from embeddings.answer import Answer, Answerer, AnswerParams, question_kind
 from embeddings.encoder import Encoder
-from embeddings.index import (BuildReport, EmbeddingCache, IndexParams, IndexProblem, LoadedIndex,
-                              build_index, load_index)
+from embeddings.index import (
+    BuildReport,
+    EmbeddingCache,
+    IndexParams,
+    IndexProblem,
+    LoadedIndex,
+    build_index,
+    load_index,
+)
 from embeddings.search import FusionParams, Hit, search
 
 log = logging.getLogger(__name__)

@@ -84,7 +84,7 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
 def format_report(result: dict) -> str:
     cols = ["questions", "R@1", "R@3", "R@5", "MRR", "answer_accuracy", "no_answer_accuracy", "wrong_refusals"]
     lines = ["group      " + " ".join(f"{c:>9}" for c in ["n", "R@1", "R@3", "R@5", "MRR", "ans_acc", "noans_acc", "wrong_ref"])]
-    order = sorted((g for g in result["metrics"] if g != "overall")) + ["overall"]
+    order = sorted(g for g in result["metrics"] if g != "overall") + ["overall"]
     for g in order:
         m = result["metrics"][g]
         cells = []

@@ -13,9 +13,9 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class EmbeddingCache:
 
 
 def _faiss():
-    import faiss  # noqa: PLC0415
+    import faiss
 
     return faiss
 

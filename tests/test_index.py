@@ -6,9 +6,17 @@ import numpy as np
 import pytest
 
 from corpus.reader import load_corpus
-from embeddings.engine import Engine, EngineConfig, RebuildInProgress
-from embeddings.index import (INDEX_FILE, MANIFEST_FILE, PASSAGES_FILE, EmbeddingCache, IndexParams, IndexProblem,
-                              build_index, load_index)
+from embeddings.engine import Engine, RebuildInProgress
+from embeddings.index import (
+    INDEX_FILE,
+    MANIFEST_FILE,
+    PASSAGES_FILE,
+    EmbeddingCache,
+    IndexParams,
+    IndexProblem,
+    build_index,
+    load_index,
+)
 from tests.fakes import FailingEncoder, HashEncoder
 
 

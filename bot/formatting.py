@@ -1,0 +1,119 @@
+"""Pure formatting: an ``Answer`` (or a page of hits) to Telegram HTML messages under 4096
+characters, with a plain-text twin for when Telegram rejects the markup."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from embeddings.answer import Answer, in_script, labels_for
+from embeddings.search import Hit
+
+MAX_MESSAGE = 4096
+_TAG = re.compile(r"</?(?:b|i|u|s|code|pre|blockquote|a)(?:\s[^>]*)?>")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    html: str
+    plain: str
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def to_plain(markup: str) -> str:
+    """The text of a Telegram-HTML fragment without its tags."""
+    return html.unescape(_TAG.sub("", markup))
+
+
+def _citation(hit_passage, script: str) -> str:
+    p = hit_passage
+    where = in_script(p.citation, script)
+    if p.section:
+        where += f" · {in_script(p.section, script)}"
+    if p.source_url.startswith(("http://", "https://")):
+        return f'📄 <a href="{html.escape(p.source_url, quote=True)}">{_e(where)}</a>'
+    return f"📄 {_e(where)}"
+
+
+def _passage_block(text_sentences, key, script: str) -> str:
+    parts = [f"<b>{_e(in_script(s, script))}</b>" if j in key else _e(in_script(s, script))
+             for j, s in enumerate(text_sentences)]
+    return "<blockquote>" + "".join(parts) + "</blockquote>"
+
+
+def pack(blocks: list[str], limit: int = MAX_MESSAGE) -> list[Chunk]:
+    """Join blocks with blank lines into messages of at most ``limit`` characters, splitting
+    only between blocks; a block that alone is too long is sent as plain text in pieces."""
+    chunks: list[str] = []
+    current = ""
+    for block in blocks:
+        if len(block) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.extend(_cut_escaped(to_plain(block), limit))
+            continue
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = block
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return [Chunk(c, to_plain(c)) for c in chunks]
+
+
+def _cut_escaped(plain: str, limit: int) -> list[str]:
+    """Escaped pieces of ``plain``, each at most ``limit`` characters once escaped."""
+    pieces, current, size = [], [], 0
+    for ch in plain:
+        escaped = _e(ch)
+        if size + len(escaped) > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(escaped)
+        size += len(escaped)
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
+    """The answer message(s): the direct answer first, each point cited, then the passages
+    that support it with the answering sentences in bold."""
+    lab, script = answer.labels, answer.script
+    blocks: list[str] = []
+    if not answer.answered:
+        blocks.append(f"🤷 {_e(lab['none'])}")
+        if answer.suggestion:
+            p = answer.suggestion.passage
+            blocks.append(f"<i>{_e(lab['closest'])}:</i>\n<blockquote>{_e(in_script(p.text, script))}</blockquote>\n"
+                          f"{_citation(p, script)}")
+        return pack(blocks)
+    head = lab["people"] if answer.kind == "who" else lab["points"] if answer.kind == "emphasis" else lab["answer"]
+    lines = [f"<b>{_e(head)}</b>"]
+    numbered = len(answer.points) > 1
+    for n, point in enumerate(answer.points, 1):
+        bullet = f"{n}. " if numbered else ""
+        lines.append(f"{bullet}{_e(in_script(point.text, script))} "
+                     f"<i>[{_e(in_script(point.passage.citation, script))}]</i>")
+    blocks.append("\n".join(lines))
+    for n, ev in enumerate(answer.evidence[:max_evidence]):
+        title = f"<b>{_e(lab['evidence'])}</b>\n" if n == 0 else ""
+        blocks.append(title + _passage_block(ev.sentences, ev.key, script) + "\n" + _citation(ev.hit.passage, script))
+    return pack(blocks)
+
+
+def format_hits(hits: list[Hit], script: str, start: int) -> list[Chunk]:
+    """A page of further passages, numbered from ``start + 1``."""
+    lab = labels_for(script)
+    blocks = [f"<b>{_e(lab['evidence'])} {start + 1}–{start + len(hits)}</b>"]
+    for n, hit in enumerate(hits, start + 1):
+        blocks.append(f"{n}. <blockquote>{_e(in_script(hit.passage.text, script))}</blockquote>\n"
+                      f"{_citation(hit.passage, script)}")
+    return pack(blocks)

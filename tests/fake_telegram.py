@@ -1,0 +1,241 @@
+"""A fake Telegram Bot API: the methods the bot uses, answered from memory. Served over
+HTTP on 127.0.0.1 for end-to-end tests, or plugged in as python-telegram-bot's request
+class (no network at all) for handler tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlparse
+
+from telegram.request import BaseRequest
+
+TOKEN = "123456789:AAHfakefakefakefakefakefakefakefake0"
+BOT = {"id": 999, "is_bot": True, "first_name": "QA", "username": "qa_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
+
+
+def _value(v):
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+class FakeBotApi:
+    """State of the fake server: pending updates, recorded calls, sent messages."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict, float]] = []
+        self.pending: list[dict] = []
+        self.files: dict[str, bytes] = {}
+        self.reject_entities = False
+        self._ids = itertools.count(1)
+        self._msg_ids = itertools.count(5000)
+        self._cond = threading.Condition()
+
+    # --- test side ---
+    def push(self, update: dict) -> dict:
+        with self._cond:
+            update = {"update_id": next(self._ids), **update}
+            self.pending.append(update)
+            self._cond.notify_all()
+        return update
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[dict]:
+        with self._cond:
+            return [p for m, p, _ in self.calls if m == method and (chat_id is None or p.get("chat_id") == chat_id)]
+
+    def wait_for(self, predicate, timeout: float = 30.0):
+        """Wait until ``predicate(self)`` is truthy; returns its value or raises."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; calls so far: {[m for m, _, _ in self.calls]}")
+                self._cond.wait(min(left, 0.1))
+
+    # --- server side ---
+    def _message(self, params: dict, message_id: int | None = None) -> dict:
+        chat_id = int(params["chat_id"])
+        return {"message_id": message_id or next(self._msg_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": BOT, "text": params.get("text", "")}
+
+    def handle(self, method: str, params: dict) -> tuple[int, dict]:
+        params = {k: _value(v) for k, v in params.items()}
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            timeout = min(float(params.get("timeout") or 0), 0.5)
+            deadline = time.monotonic() + timeout
+            with self._cond:
+                while True:
+                    ready = [u for u in self.pending if u["update_id"] >= offset]
+                    self.pending = ready
+                    if ready or time.monotonic() >= deadline:
+                        return 200, {"ok": True, "result": ready}
+                    self._cond.wait(max(0.0, deadline - time.monotonic()))
+        with self._cond:
+            self.calls.append((method, params, time.monotonic()))
+            self._cond.notify_all()
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT}
+        if method in ("sendMessage", "editMessageText"):
+            if self.reject_entities and params.get("parse_mode"):
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: can't parse entities: unsupported start tag"}
+            return 200, {"ok": True, "result": self._message(params, params.get("message_id"))}
+        if method == "getFile":
+            fid = params["file_id"]
+            return 200, {"ok": True, "result": {"file_id": fid, "file_unique_id": fid, "file_path": f"docs/{fid}",
+                                                "file_size": len(self.files.get(fid, b""))}}
+        if method in ("sendChatAction", "answerCallbackQuery", "answerInlineQuery", "setMyCommands",
+                      "deleteWebhook", "setWebhook", "close", "logOut"):
+            return 200, {"ok": True, "result": True}
+        return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}
+
+    def file(self, path: str) -> bytes | None:
+        return self.files.get(path.rsplit("/", 1)[-1])
+
+
+class FakeRequest(BaseRequest):
+    """python-telegram-bot request class that never touches the network: every call goes
+    to a ``FakeBotApi`` in memory."""
+
+    def __init__(self, api: FakeBotApi):
+        self.api = api
+
+    @property
+    def read_timeout(self):
+        return 1.0
+
+    async def initialize(self):
+        pass
+
+    async def shutdown(self):
+        pass
+
+    async def do_request(self, url, method, request_data=None, read_timeout=None, write_timeout=None,
+                         connect_timeout=None, pool_timeout=None):
+        if "/file/bot" in url:
+            data = self.api.file(url)
+            return (200, data) if data is not None else (404, b"")
+        params = dict(request_data.json_parameters) if request_data else {}
+        status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
+        return status, json.dumps(body).encode()
+
+
+class FakeTelegramServer:
+    """The fake API over HTTP on 127.0.0.1 (an ephemeral port); use as a context manager."""
+
+    def __init__(self, api: FakeBotApi | None = None):
+        self.api = api or FakeBotApi()
+        api = self.api
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, body: bytes, ctype: str = "application/json"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _params(self) -> dict:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                ctype = self.headers.get("Content-Type", "")
+                params = dict(parse_qsl(urlparse(self.path).query))
+                if "json" in ctype and raw:
+                    params.update(json.loads(raw))
+                elif raw:
+                    params.update(parse_qsl(raw.decode("utf-8")))
+                return params
+
+            def do_POST(self):
+                path = urlparse(self.path).path
+                if not path.startswith(f"/bot{TOKEN}/"):
+                    return self._reply(401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}')
+                status, body = api.handle(path.rsplit("/", 1)[-1], self._params())
+                self._reply(status, json.dumps(body).encode())
+
+            def do_GET(self):
+                path = urlparse(self.path).path
+                if path.startswith(f"/file/bot{TOKEN}/"):
+                    data = api.file(path)
+                    return self._reply(200, data, "application/octet-stream") if data else self._reply(404, b"")
+                self.do_POST()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeTelegramServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# --- updates as Telegram sends them ---------------------------------------------------------
+
+_msg_counter = itertools.count(1)
+
+
+def user(uid: int = 42) -> dict:
+    return {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": "zh"}
+
+
+def message(text: str | None = None, uid: int = 42, chat_id: int | None = None, **extra) -> dict:
+    chat_id = chat_id if chat_id is not None else uid
+    chat = {"id": chat_id, "type": "private", "first_name": "U"} if chat_id > 0 else \
+        {"id": chat_id, "type": "supergroup", "title": "Group"}
+    msg = {"message_id": next(_msg_counter), "date": int(time.time()), "chat": chat, "from": user(uid), **extra}
+    if text is not None:
+        msg["text"] = text
+        if text.startswith("/"):
+            cmd = text.split()[0]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
+    return {"message": msg}
+
+
+def mention(text: str, uid: int, chat_id: int) -> dict:
+    update = message(text, uid, chat_id)
+    i = text.index("@" + BOT["username"])
+    update["message"]["entities"] = [{"type": "mention", "offset": i, "length": len(BOT["username"]) + 1}]
+    return update
+
+
+def sticker(uid: int = 42) -> dict:
+    return message(None, uid, sticker={"file_id": "stk", "file_unique_id": "stk", "type": "regular",
+                                       "width": 512, "height": 512, "is_animated": False, "is_video": False})
+
+
+def callback(data: str, chat_id: int, message_id: int, uid: int = 42) -> dict:
+    return {"callback_query": {"id": f"cb{next(_msg_counter)}", "from": user(uid), "chat_instance": "ci",
+                               "data": data, "message": {"message_id": message_id, "date": int(time.time()),
+                                                         "chat": {"id": chat_id, "type": "private"},
+                                                         "from": BOT, "text": "answer"}}}
+
+
+def inline(query: str, uid: int = 42) -> dict:
+    return {"inline_query": {"id": f"iq{next(_msg_counter)}", "from": user(uid), "query": query, "offset": ""}}
+
+
+def document_message(file_id: str, name: str, size: int, uid: int) -> dict:
+    return message(None, uid, document={"file_id": file_id, "file_unique_id": file_id, "file_name": name,
+                                        "file_size": size})

@@ -1,0 +1,259 @@
+"""Handler tests through python-telegram-bot with a request class that never touches the
+network: the assertions are on the Bot API calls the bot makes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.settings import Settings
+from bot.telegram_app import build_application
+from embeddings.engine import Engine, EngineConfig
+from tests import fake_telegram as tg
+from tests.conftest import SEED_FILE
+
+pytestmark = pytest.mark.model
+ADMIN, USER, GROUP = 7, 42, -100123
+
+
+@pytest.fixture(scope="module")
+def bot_engine(real_encoder, tmp_path_factory) -> Engine:
+    base = tmp_path_factory.mktemp("botengine")
+    (base / "corpus").mkdir()
+    shutil.copy(SEED_FILE, base / "corpus" / SEED_FILE.name)
+    engine = Engine(EngineConfig(base / "corpus", base / "index", base / "data"), real_encoder)
+    engine.rebuild()
+    return engine
+
+
+def settings_for(engine: Engine, **kw) -> Settings:
+    base = dict(token=tg.TOKEN, admin_ids=frozenset({ADMIN}), corpus_dir=engine.config.corpus_dir,
+                data_dir=engine.config.data_dir, index_dir=engine.config.index_dir, outgoing_rate_limit=False)
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.fixture
+async def bot(bot_engine):
+    """(application, fake api) with the application initialised; settings via ``bot.make``."""
+    made = []
+
+    async def make(**kw):
+        api = tg.FakeBotApi()
+        app = build_application(settings_for(bot_engine, **kw), bot_engine, request=tg.FakeRequest(api))
+        await app.initialize()
+        await app.post_init(app)
+        made.append(app)
+        return app, api
+
+    yield make
+    for app in made:
+        await app.shutdown()
+
+
+async def feed(app, update: dict):
+    await app.process_update(Update.de_json(tg.FakeBotApi().push(update), app.bot))
+
+
+async def test_start_registers_commands_and_offers_example_buttons(bot):
+    app, api = await bot()
+    assert [c["command"] for c in api.sent("setMyCommands")[0]["commands"]] == ["start", "help", "ask", "reindex",
+                                                                              "stats"]
+    await feed(app, tg.message("/start", USER))
+    msg = api.sent()[0]
+    assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
+    assert "<b>1</b> document(s)" in msg["text"] and "<b>17</b> passages" in msg["text"]
+    buttons = [row[0] for row in msg["reply_markup"]["inline_keyboard"]]
+    assert len(buttons) == 3 and [b["callback_data"] for b in buttons] == ["ex:0", "ex:1", "ex:2"]
+    # tapping an example asks it, and it is answered (the examples are checked against the index)
+    await feed(app, tg.callback("ex:0", USER, msg.get("message_id", 1)))
+    assert api.sent("answerCallbackQuery")
+    answer = api.sent()[-1]["text"]
+    assert "没有找到" not in answer and "do not answer" not in answer
+
+
+async def test_private_question_is_answered_with_names_typing_and_a_reply(bot):
+    app, api = await bot()
+    update = tg.message("谁参加了调研？", USER)
+    await feed(app, update)
+    assert api.sent("sendChatAction")[0] == {"chat_id": USER, "action": "typing"}
+    msg = api.sent()[-1]
+    assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
+    assert msg["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    assert msg["text"].startswith("<b>相关人物</b>") and "王瑞连" in msg["text"] and "王忠林" in msg["text"]
+    button = msg["reply_markup"]["inline_keyboard"][0][0]
+    assert button["callback_data"].startswith("more:") and len(button["callback_data"].encode()) <= 64
+
+
+async def test_traditional_question_gets_traditional_text(bot):
+    app, api = await bot()
+    await feed(app, tg.message("東湖新城社區的黨委書記是誰？", USER))
+    text = api.sent()[-1]["text"]
+    assert "黨委書記陶久娣" in text and "党委书记" not in text
+
+
+async def test_groups_answer_ask_mentions_and_replies_only(bot):
+    app, api = await bot()
+    await feed(app, tg.message("大家好，今天开会", USER, GROUP))
+    assert api.sent() == []
+    await feed(app, tg.mention("@qa_test_bot 武汉市委书记叫什么名字？", USER, GROUP))
+    assert "王忠林" in api.sent(chat_id=GROUP)[-1]["text"]
+    await feed(app, tg.message("/ask 三驾马车指什么？", USER, GROUP))
+    assert "三驾马车" in api.sent(chat_id=GROUP)[-1]["text"]
+    reply = tg.message("那么核心是什么？", USER, GROUP,
+                       reply_to_message={"message_id": 1, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
+                                         "from": tg.BOT, "text": "..."})
+    await feed(app, reply)
+    assert len(api.sent(chat_id=GROUP)) == 3
+    await feed(app, tg.sticker(USER) | {"message": {**tg.sticker(USER)["message"],
+                                                    "chat": {"id": GROUP, "type": "supergroup"}}})
+    assert len(api.sent(chat_id=GROUP)) == 3
+
+
+async def test_more_results_pages_then_goes_stale_after_reindex(bot, bot_engine):
+    app, api = await bot()
+    await feed(app, tg.message("应勇在青和居社区走访了哪些地方？", USER))
+    first = api.sent()[-1]
+    data = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await feed(app, tg.callback(data, USER, 5000))
+    page = api.sent()[-1]
+    assert page["text"].startswith("<b>依据 3–5</b>") and page["text"].count("<blockquote>") == 3
+    bot_engine.rebuild()  # a new index generation
+    await feed(app, tg.callback(data, USER, 5000))
+    note = api.sent("answerCallbackQuery")[-1]
+    assert "out of date" in note["text"] and note["show_alert"] is True
+
+
+async def test_not_covered_question_says_so(bot):
+    app, api = await bot()
+    await feed(app, tg.message("What is the capital of France?", USER))
+    text = api.sent()[-1]["text"]
+    assert text.startswith("🤷 The documents do not answer this question.") and "Closest passage" in text
+    assert "reply_markup" not in api.sent()[-1]
+
+
+@pytest.mark.parametrize("update,expected", [
+    (tg.sticker(USER), "I can only read text"),
+    (tg.message("x" * 501, USER), "too long"),
+    (tg.message("/ask", USER), "Please write a question"),
+    (tg.message("/frobnicate", USER), "I don't know /frobnicate"),
+    (tg.message("/reindex", USER), "only admins"),
+    (tg.message("/stats", USER), "for admins"),
+    (tg.document_message("f1", "notes.txt", 10, USER), "Only admins can add documents"),
+])
+async def test_bad_input_gets_a_short_helpful_reply(bot, update, expected):
+    app, api = await bot()
+    await feed(app, update)
+    assert expected in api.sent()[-1]["text"]
+
+
+async def test_help_lists_commands(bot):
+    app, api = await bot()
+    await feed(app, tg.message("/help", USER))
+    text = api.sent()[-1]["text"]
+    assert "/ask" in text and "/reindex" in text and "@qa_test_bot" in text
+
+
+async def test_admin_stats(bot):
+    app, api = await bot()
+    await feed(app, tg.message("基层社会治理的核心是什么？", USER))
+    await feed(app, tg.message("/stats", ADMIN))
+    text = api.sent()[-1]["text"]
+    assert "Passages: 17" in text and "Questions answered since start: 1" in text and "ms" in text
+
+
+async def test_rate_limit_per_user(bot):
+    app, api = await bot(questions_per_minute=2)
+    for _ in range(3):
+        await feed(app, tg.message("三驾马车指什么？", USER))
+    assert "faster than I can read" in api.sent()[-1]["text"]
+    await feed(app, tg.message("三驾马车指什么？", USER + 1))
+    assert "三驾马车" in api.sent()[-1]["text"]
+
+
+async def test_allow_lists(bot):
+    app, api = await bot(allowed_users=frozenset({USER}))
+    await feed(app, tg.message("三驾马车指什么？", 555))
+    assert api.sent()[-1]["text"] == "Sorry, this bot is private." and len(api.sent()) == 1
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    assert "三驾马车" in api.sent()[-1]["text"]
+
+
+async def test_plain_text_resend_when_formatting_is_rejected(bot):
+    app, api = await bot()
+    api.reject_entities = True
+    await feed(app, tg.message("基层社会治理的核心是什么？", USER))
+    first, second = api.sent()[-2:]
+    assert first["parse_mode"] == "HTML" and "parse_mode" not in second
+    assert "<b>" not in second["text"] and "核心是人" in second["text"]
+
+
+async def test_unexpected_error_is_logged_and_apologised(bot, bot_engine, monkeypatch, caplog):
+    app, api = await bot()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bot_engine, "answer", boom)
+    update = tg.message("三驾马车指什么？", USER)
+    await feed(app, update)
+    await app.update_queue.join()
+    assert "Sorry, something went wrong" in api.sent()[-1]["text"]
+    assert any("Error while handling update" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_inline_query_offers_passages(bot):
+    app, api = await bot()
+    await feed(app, tg.inline("晴天带伞"))
+    call = api.sent("answerInlineQuery")[0]
+    results = call["results"]
+    assert 1 <= len(results) <= 5 and all(r["type"] == "article" for r in results)
+    assert "晴天帶傘" in results[0]["input_message_content"]["message_text"]
+    assert all(len(r["id"].encode()) <= 64 for r in results)
+
+
+async def test_admin_uploads_a_document(bot, bot_engine):
+    app, api = await bot()
+    content = "---\ntitle: 新文件\n---\n新文件的内容。".encode("gb18030")
+    api.files["doc1"] = content
+    await feed(app, tg.document_message("doc1", "new-doc.txt", len(content), ADMIN))
+    saved = Path(bot_engine.config.corpus_dir) / "new-doc.txt"
+    try:
+        assert saved.read_bytes() == content
+        assert "Added new-doc.txt" in api.sent()[-1]["text"] and "/reindex" in api.sent()[-1]["text"]
+        api.files["bin"] = b"\x00\x01binary"
+        await feed(app, tg.document_message("bin", "bad.txt", 8, ADMIN))
+        assert "could not read bad.txt" in api.sent()[-1]["text"]
+        assert not (Path(bot_engine.config.corpus_dir) / "bad.txt").exists()
+    finally:
+        saved.unlink(missing_ok=True)
+
+
+async def test_admin_reindex_reports_and_refuses_a_second_one(bot, bot_engine):
+    app, api = await bot()
+    await feed(app, tg.message("/reindex", ADMIN))
+    edits = api.sent("editMessageText")
+    assert "Index rebuilt: 1 document(s), 17 passages" in edits[-1]["text"]
+    state = app.bot_data["state"]
+    state.reindexing = True
+    await feed(app, tg.message("/reindex", ADMIN))
+    assert "already running" in api.sent()[-1]["text"]
+    state.reindexing = False
+
+
+async def test_failed_reindex_keeps_serving(bot, bot_engine, monkeypatch):
+    app, api = await bot()
+    before = bot_engine.index
+
+    def broken_corpus(*a, **k):
+        raise OSError("corpus disk unavailable")
+
+    monkeypatch.setattr("embeddings.engine.load_corpus", broken_corpus)
+    await feed(app, tg.message("/reindex", ADMIN))
+    assert "Rebuild failed: corpus disk unavailable" in api.sent("editMessageText")[-1]["text"]
+    assert bot_engine.index is before
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    assert "三驾马车" in api.sent()[-1]["text"]

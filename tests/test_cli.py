@@ -1,0 +1,67 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import MODEL_DATA_DIR, SEED_FILE
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / SEED_FILE.name).write_bytes(SEED_FILE.read_bytes())
+    monkeypatch.setenv("QABOT_DATA_DIR", str(MODEL_DATA_DIR))
+    monkeypatch.setenv("QABOT_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("QABOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return tmp_path
+
+
+@pytest.mark.model
+def test_index_build_then_ask_prints_the_names_first(env, capsys):
+    assert main(["index", "build"]) == 0
+    out = capsys.readouterr().out
+    assert "1 document(s), 17 passages" in out and "327 pinyin annotations removed" in out
+    assert "3 marked as damaged" in out
+    assert main(["ask", "谁参加了调研？"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[:3]
+    assert first[0] == "相关人物:" and "王瑞连" in "".join(first) and "王忠林" in "".join(first)
+
+
+@pytest.mark.model
+def test_ask_json_carries_scores(env, capsys):
+    assert main(["ask", "基层社会治理的核心是什么？", "--json", "--top-k", "3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answered"] and len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert {"score", "dense", "lexical", "citation", "passage_id"} <= hit.keys()
+    assert "核心是人" in data["answer"]
+
+
+def test_empty_question_is_one_clear_error(env, capsys):
+    assert main(["ask", "  "]) == 2
+    assert capsys.readouterr().err.strip() == "qabot: the question is empty"
+
+
+def test_missing_question_file_is_one_clear_error(env, capsys):
+    assert main(["eval", str(env / "nope.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.model
+def test_broken_index_is_rebuilt_on_start(env, capsys):
+    index = env / "index"
+    index.mkdir()
+    (index / "manifest.json").write_text("{", "utf-8")
+    assert main(["ask", "三驾马车指什么？"]) == 0
+    assert "三驾马车" in capsys.readouterr().out
+
+
+def test_bad_settings_are_one_sentence(env, monkeypatch, capsys):
+    monkeypatch.setenv("QABOT_TOP_K", "many")
+    assert main(["ask", "问题"]) == 2
+    assert "QABOT_TOP_K must be a whole number" in capsys.readouterr().err

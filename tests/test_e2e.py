@@ -1,0 +1,181 @@
+"""End to end: the real application polls a fake Telegram Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.telegram_app import build_application
+from embeddings.engine import Engine, EngineConfig
+from tests import fake_telegram as tg
+from tests.conftest import MODEL_DATA_DIR, ROOT, SEED_FILE
+
+pytestmark = pytest.mark.model
+ADMIN, USER, GROUP = 7, 42, -100777
+
+
+@pytest.fixture(scope="module")
+def e2e_engine(real_encoder, tmp_path_factory) -> Engine:
+    base = tmp_path_factory.mktemp("e2e")
+    (base / "corpus").mkdir()
+    shutil.copy(SEED_FILE, base / "corpus" / SEED_FILE.name)
+    engine = Engine(EngineConfig(base / "corpus", base / "index", base / "data"), real_encoder)
+    engine.rebuild()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def running_bot(e2e_engine):
+    """The real Application in run_polling (in a thread) against the fake server."""
+    with tg.FakeTelegramServer() as server:
+        settings = Settings(token=tg.TOKEN, api_base_url=server.url, admin_ids=frozenset({ADMIN}),
+                            corpus_dir=e2e_engine.config.corpus_dir, data_dir=e2e_engine.config.data_dir,
+                            index_dir=e2e_engine.config.index_dir, questions_per_minute=100)
+        app = build_application(settings, e2e_engine)
+        loop = asyncio.new_event_loop()
+
+        def run():
+            asyncio.set_event_loop(loop)
+            app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        server.api.wait_for(lambda api: api.sent("deleteWebhook"), 60)  # polling has begun
+        yield server.api
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(20)
+        assert not thread.is_alive()
+
+
+def replies_to(api: tg.FakeBotApi, update: dict) -> list[dict]:
+    mid = update["message"]["message_id"]
+    return [m for m in api.sent() if (m.get("reply_parameters") or {}).get("message_id") == mid]
+
+
+def ask(api, update, n: int = 1) -> list[dict]:
+    api.push(update)
+    return api.wait_for(lambda a: (lambda r: r if len(r) >= n else None)(replies_to(a, update)))
+
+
+def test_startup_calls(running_bot):
+    called = [m for m, _, _ in running_bot.calls]
+    assert called[0] == "getMe" and "deleteWebhook" in called and "setMyCommands" in called
+
+
+def test_private_question_answered_from_the_seed(running_bot):
+    update = tg.message("Who attended the field research with Ying Yong?", USER)
+    [reply] = ask(running_bot, update)
+    assert reply["text"].startswith("<b>People</b>")
+    assert "王瑞連" in reply["text"] and "王忠林" in reply["text"]
+    assert {"chat_id": USER, "action": "typing"} in running_bot.sent("sendChatAction")
+
+
+def test_group_mention_answered_and_chatter_ignored(running_bot):
+    chatter = tg.message("今天天气不错", USER, GROUP)
+    running_bot.push(chatter)
+    update = tg.mention("@qa_test_bot 陈艳霞担任什么职务？", USER, GROUP)
+    [reply] = ask(running_bot, update)
+    assert "陈艳霞" in reply["text"]
+    time.sleep(0.5)
+    assert replies_to(running_bot, chatter) == []
+
+
+def test_more_button(running_bot):
+    update = tg.message("社区工作者队伍建设要朝什么方向推进？", USER)
+    [reply] = ask(running_bot, update)
+    data = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    before = len(running_bot.sent())
+    running_bot.push(tg.callback(data, USER, 5000))
+    page = running_bot.wait_for(lambda a: a.sent()[before:])
+    assert page[0]["text"].startswith("<b>依据 3–")
+
+
+def test_inline_query(running_bot):
+    running_bot.push(tg.inline("核心是人"))
+    [call] = running_bot.wait_for(lambda a: a.sent("answerInlineQuery"))
+    assert any("核心是人" in r["input_message_content"]["message_text"] for r in call["results"])
+
+
+def test_sticker(running_bot):
+    update = tg.sticker(USER)
+    [reply] = ask(running_bot, update)
+    assert "only read text" in reply["text"]
+
+
+def test_non_admin_reindex(running_bot):
+    [reply] = ask(running_bot, tg.message("/reindex", USER))
+    assert "only admins" in reply["text"]
+
+
+def test_plain_text_fallback(running_bot):
+    running_bot.reject_entities = True
+    try:
+        update = tg.message("疫情防控要形成怎样的生产生活状态？", USER)
+        first, second = ask(running_bot, update, 2)
+    finally:
+        running_bot.reject_entities = False
+    assert first["parse_mode"] == "HTML" and "parse_mode" not in second and "晴天带伞" in second["text"]
+
+
+def test_reindex_while_questions_keep_arriving(running_bot, e2e_engine):
+    corpus = Path(e2e_engine.config.corpus_dir)
+    (corpus / "extra.md").write_text("---\ntitle: 补充\n---\n" + "\n".join(
+        f"第{i}段：社区志愿服务的第{i}项安排，居民可以在服务中心报名参加。" for i in range(12)), "utf-8")
+    try:
+        reindex = tg.message("/reindex", ADMIN)
+        running_bot.push(reindex)
+        questions = [tg.message(q, USER + i) for i, q in enumerate(
+            ["三驾马车指什么？", "基层社会治理的核心是什么？", "武汉市委书记叫什么名字？", "应勇以什么身份到社区报到？",
+             "要让社区工作者成为什么样的职业？", "东湖新城社区的党委书记是谁？"])]
+        for q in questions:
+            running_bot.push(q)
+            time.sleep(0.05)
+        running_bot.wait_for(lambda a: any("Index rebuilt" in e["text"] for e in a.sent("editMessageText")), 120)
+        running_bot.wait_for(lambda a: all(replies_to(a, q) for q in questions), 60)
+        time.sleep(0.5)
+        assert all(len(replies_to(running_bot, q)) == 1 for q in questions)
+        done = [e["text"] for e in running_bot.sent("editMessageText") if "Index rebuilt" in e["text"]][-1]
+        assert "2 document(s), 29 passages" in done
+        # a second /reindex right after the first is answered (refused or run), never silently dropped
+        assert replies_to(running_bot, reindex)
+    finally:
+        (corpus / "extra.md").unlink()
+
+
+def test_black_box_serve_process(e2e_engine, tmp_path):
+    """`qabot serve` as a user starts it, pointed at the fake server; SIGTERM stops it cleanly."""
+    with tg.FakeTelegramServer() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "QABOT_"))}
+        env.update(TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_BASE_URL=server.url, PYTHONUNBUFFERED="1",
+                   QABOT_DATA_DIR=str(MODEL_DATA_DIR), QABOT_INDEX_DIR=str(tmp_path / "index"),
+                   QABOT_CORPUS_DIR=str(e2e_engine.config.corpus_dir))
+        log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - read back after the process ends
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            server.api.wait_for(lambda a: a.sent("setMyCommands"), 180)
+            update = tg.message("哪些领导参加了这次调研？", USER)
+            [reply] = ask(server.api, update)
+            assert "王瑞连" in reply["text"] and "王忠林" in reply["text"]
+            proc.send_signal(signal.SIGTERM)
+            start = time.monotonic()
+            assert proc.wait(timeout=15) == 0
+            assert time.monotonic() - start < 10
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.seek(0)
+            output = log.read()
+            log.close()
+        assert tg.TOKEN not in output and tg.TOKEN.split(":")[1] not in output
+        assert "Traceback" not in output
