@@ -33,6 +33,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/bot_latency.py
 
 lint: setup
 	$(BIN)/ruff check bot corpus embeddings tests bench

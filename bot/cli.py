@@ -59,6 +59,8 @@ def make_engine(settings: Settings, build_if_missing: bool = True):
             print(_summary(report), file=sys.stderr)
     else:
         engine.load()
+    if engine.is_stale():
+        log.warning("The documents changed since the index was built: run 'qabot index build' (or /reindex)")
     return engine
 
 

@@ -109,11 +109,14 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
     return pack(blocks)
 
 
+def format_passage(hit: Hit, script: str) -> str:
+    """One passage and its citation (inline results, result pages)."""
+    return f"<blockquote>{_e(in_script(hit.passage.text, script))}</blockquote>\n{_citation(hit.passage, script)}"
+
+
 def format_hits(hits: list[Hit], script: str, start: int) -> list[Chunk]:
     """A page of further passages, numbered from ``start + 1``."""
     lab = labels_for(script)
     blocks = [f"<b>{_e(lab['evidence'])} {start + 1}–{start + len(hits)}</b>"]
-    for n, hit in enumerate(hits, start + 1):
-        blocks.append(f"{n}. <blockquote>{_e(in_script(hit.passage.text, script))}</blockquote>\n"
-                      f"{_citation(hit.passage, script)}")
+    blocks += [f"{n}. {format_passage(hit, script)}" for n, hit in enumerate(hits, start + 1)]
     return pack(blocks)

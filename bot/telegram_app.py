@@ -6,6 +6,7 @@ Handlers are thin: check, parse, ``await asyncio.to_thread(engine...)``, format,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import statistics
@@ -39,11 +40,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.formatting import Chunk, format_answer, format_hits
+from bot.formatting import Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
-from corpus.clean import to_simplified
+from corpus.clean import script_of, to_simplified
 from corpus.reader import SUFFIXES, UnreadableDocument, decode
-from embeddings.answer import find_people
+from embeddings.answer import find_people, in_script
 from embeddings.engine import Engine, RebuildInProgress
 
 log = logging.getLogger(__name__)
@@ -323,13 +324,12 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], cache_time=5)
         return
     hits = await asyncio.to_thread(state.engine.search, text, 5)
-    results = []
-    for hit in hits:
-        p = hit.passage
-        chunk = format_hits([hit], "original", hit.rank - 1)[0]
-        results.append(InlineQueryResultArticle(
-            id=f"{hit.rank}-{abs(hash(p.id)) % 10**12}", title=p.citation, description=p.text[:120],
-            input_message_content=InputTextMessageContent(chunk.html, parse_mode=ParseMode.HTML)))
+    script = script_of(text)
+    results = [InlineQueryResultArticle(
+        id=f"{hit.rank}-{hashlib.sha1(hit.passage.id.encode()).hexdigest()[:16]}",
+        title=in_script(hit.passage.citation, script), description=in_script(hit.passage.text[:120], script),
+        input_message_content=InputTextMessageContent(format_passage(hit, script), parse_mode=ParseMode.HTML))
+        for hit in hits]
     await query.answer(results, cache_time=30)
 
 

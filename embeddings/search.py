@@ -47,10 +47,14 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     dense = {int(i): float(s) for i, s in zip(ids[0], dense_scores[0]) if i >= 0}
 
     lexical = index.bm25.normalised_scores(tokenize(normalised))
-    for i in np.flatnonzero(lexical > 0):
-        if int(i) not in dense:  # a lexical-only candidate: score it exactly
-            vec = index.faiss_index.reconstruct(int(i))
-            dense[int(i)] = float(np.dot(vec, qv[0]))
+    # The strongest lexical matches join the candidates; their dense score is computed exactly.
+    matched = np.flatnonzero(lexical > 0)
+    if len(matched) > params.dense_candidates:
+        matched = matched[np.argpartition(-lexical[matched], params.dense_candidates)[: params.dense_candidates]]
+    extra = [int(i) for i in matched if int(i) not in dense]
+    if extra:
+        vectors = np.vstack([index.faiss_index.reconstruct(i) for i in extra])
+        dense.update(zip(extra, (vectors @ qv[0]).tolist()))
 
     w = params.lexical_weight
     ranked = sorted(dense, key=lambda i: dense[i] + w * float(lexical[i]), reverse=True)[:k]

@@ -34,6 +34,7 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict, float]] = []
         self.pending: list[dict] = []
         self.files: dict[str, bytes] = {}
+        self.delivered: dict[int, float] = {}  # update id -> when getUpdates handed it out
         self.reject_entities = False
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(5000)
@@ -82,6 +83,9 @@ class FakeBotApi:
                     ready = [u for u in self.pending if u["update_id"] >= offset]
                     self.pending = ready
                     if ready or time.monotonic() >= deadline:
+                        now = time.monotonic()
+                        for u in ready:
+                            self.delivered.setdefault(u["update_id"], now)
                         return 200, {"ok": True, "result": ready}
                     self._cond.wait(max(0.0, deadline - time.monotonic()))
         with self._cond:
