@@ -26,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -397,6 +397,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log every unexpected exception with its update id; apologise to the user."""
     update_id = getattr(update, "update_id", None)
+    if isinstance(context.error, NetworkError) and update is None:
+        # polling hiccups: python-telegram-bot retries by itself
+        log.warning("Network problem talking to the Bot API: %s", context.error)
+        return
     log.error("Error while handling update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:

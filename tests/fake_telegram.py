@@ -138,6 +138,10 @@ class FakeRequest(BaseRequest):
         return status, json.dumps(body).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the bot opens many connections at once under load
+
+
 class FakeTelegramServer:
     """The fake API over HTTP on 127.0.0.1 (an ephemeral port); use as a context manager."""
 
@@ -150,11 +154,14 @@ class FakeTelegramServer:
                 pass
 
             def _reply(self, status: int, body: bytes, ctype: str = "application/json"):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot gave up on a long poll while shutting down
 
             def _params(self) -> dict:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -181,7 +188,7 @@ class FakeTelegramServer:
                     return self._reply(200, data, "application/octet-stream") if data else self._reply(404, b"")
                 self.do_POST()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
