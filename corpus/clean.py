@@ -12,12 +12,14 @@ DAMAGED_MARK = "[…]"
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PLAIN = str.maketrans(_TONED, "aaaaeeeeiiiioooouuuuüüüü")
-_INITIALS = "(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+_INITIALS = "(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])"
 _FINALS = (
     "a|o|e|i|u|ü|ai|ei|ao|ou|an|en|ang|eng|ong|er|ia|ie|iao|iu|ian|in|iang|ing|iong|"
-    "ua|uo|uai|ui|uan|un|uang|ue|üe|üan|ün|n|ng"
+    "ua|uo|uai|ui|uan|un|uang|ue|üe|üan|ün"
 )
-_SYLLABLE = re.compile(f"^{_INITIALS}(?:{_FINALS})$")
+# Without an initial only these stand alone (i, u, ü are written yi, wu, yu).
+_ZERO_INITIAL = "a|o|e|ai|ei|ao|ou|an|en|ang|eng|er"
+_SYLLABLE = re.compile(f"^(?:{_INITIALS}(?:{_FINALS})|(?:{_ZERO_INITIAL}))$")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A CJK character followed by a parenthesised lowercase word with a tone mark.
 _ANNOTATION = re.compile(f"(?<=[{_CJK}])\\(([a-z{_TONED}ü]{{1,7}})\\)")
@@ -34,6 +36,11 @@ class Cleaned:
     pinyin_removed: int = 0
     mojibake_repaired: int = 0
     mojibake_marked: int = 0
+
+
+def is_plain_pinyin_syllable(word: str) -> bool:
+    """True for one Hanyu Pinyin syllable written without tone marks (``qiang``, ``lv``)."""
+    return bool(_SYLLABLE.match(word.replace("v", "ü")))
 
 
 def is_pinyin_syllable(word: str) -> bool:

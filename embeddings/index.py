@@ -21,11 +21,11 @@ import numpy as np
 
 from corpus.model import Corpus, Passage
 from embeddings.encoder import Encoder
-from embeddings.lexical import BM25, tokenize
+from embeddings.lexical import BM25, pinyin_terms, tokenize
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 INDEX_FILE = "index.faiss"
 PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
@@ -128,7 +128,8 @@ class LoadedIndex:
     passages: list[Passage]
     tokens: list[list[str]]
     faiss_index: object
-    bm25: BM25
+    bm25: BM25  # jieba words of the simplified text
+    pinyin_bm25: BM25  # pinyin of 2-3 character runs, for Latin-script queries
 
     @property
     def size(self) -> int:
@@ -174,6 +175,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: Embedd
             for p in passages:
                 row = dataclasses.asdict(p)
                 row["tokens"] = tokenize(p.match_text)
+                row["pinyin"] = pinyin_terms(p.match_text)
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         manifest = {
             "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
@@ -231,13 +233,14 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
         index = _faiss().read_index(str(index_dir / INDEX_FILE))
     except Exception as e:  # faiss raises RuntimeError with C++ text
         raise IndexProblem(f"the FAISS file in {index_dir} is unreadable; rebuild the index") from e
-    passages, tokens = [], []
+    passages, tokens, pinyin = [], [], []
     fields = {f.name for f in dataclasses.fields(Passage)}
     try:
         with open(index_dir / PASSAGES_FILE, encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
                 tokens.append(row.pop("tokens"))
+                pinyin.append(row.pop("pinyin"))
                 passages.append(Passage(**{k: v for k, v in row.items() if k in fields}))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexProblem(f"the passages file in {index_dir} is unreadable ({e}); rebuild the index") from e
@@ -249,4 +252,4 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
                            f"{manifest.get('dimension')}; rebuild the index")
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = params.hnsw_ef_search
-    return LoadedIndex(index_dir, manifest, passages, tokens, index, BM25(tokens))
+    return LoadedIndex(index_dir, manifest, passages, tokens, index, BM25(tokens), BM25(pinyin))

@@ -10,7 +10,7 @@ from corpus.clean import match_form
 from corpus.model import Passage
 from embeddings.encoder import Encoder
 from embeddings.index import LoadedIndex
-from embeddings.lexical import tokenize
+from embeddings.lexical import latin_pinyin_terms, tokenize
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class FusionParams:
     which is 0 in that case, does not."""
 
     lexical_weight: float = 0.2
+    # Share of the lexical weight given to pinyin matches of Latin-script queries.
+    pinyin_share: float = 0.1
     dense_candidates: int = 100
 
 
@@ -47,6 +49,10 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     dense = {int(i): float(s) for i, s in zip(ids[0], dense_scores[0]) if i >= 0}
 
     lexical = index.bm25.normalised_scores(tokenize(normalised))
+    spelled = latin_pinyin_terms(normalised)
+    if spelled:  # names and places written in pinyin ("Ying Yong", "Donghu")
+        pinyin = index.pinyin_bm25.normalised_scores(spelled, count_unknown=False)
+        lexical = np.maximum(lexical, params.pinyin_share * pinyin)
     # The strongest lexical matches join the candidates; their dense score is computed exactly.
     matched = np.flatnonzero(lexical > 0)
     if len(matched) > params.dense_candidates:

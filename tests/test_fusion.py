@@ -58,3 +58,23 @@ def test_traditional_and_simplified_queries_match_alike(fake_engine):
 
 def test_empty_query_returns_nothing(fake_engine):
     assert fake_engine.search("   ", 5) == []
+
+
+def test_pinyin_terms_of_passages_and_queries():
+    from embeddings.lexical import latin_pinyin_terms, pinyin_terms
+
+    assert {"yingyong", "qinghe", "qingheju", "wuhan"} <= set(pinyin_terms("应勇赴武汉市青和居社区"))
+    assert latin_pinyin_terms("Who attended with Ying Yong in Donghu?") == ["donghu", "yingyong"]
+    assert latin_pinyin_terms("What is the capital of France?") == []
+
+
+def test_an_english_query_spelling_a_rare_name_finds_it(fake_engine):
+    from embeddings.search import FusionParams, search
+
+    index, encoder = fake_engine.index, fake_engine.encoder
+    hits = search(index, encoder, "Who is Tao Jiudi?", 3, FusionParams(pinyin_share=1.0))
+    assert "陶久娣" in hits[0].passage.text and hits[0].lexical > 0
+    common = search(index, encoder, "Ying Yong", 17, FusionParams(pinyin_share=1.0))
+    rare = search(index, encoder, "Tao Jiudi", 17, FusionParams(pinyin_share=1.0))
+    # a name in most passages counts for less than one in a single passage
+    assert max(h.lexical for h in common) < max(h.lexical for h in rare)
