@@ -54,16 +54,20 @@ def real_encoder():
     return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR).load()
 
 
-@pytest.fixture(scope="session")
-def real_engine(real_encoder, tmp_path_factory) -> Engine:
-    """The seed corpus indexed with the real default model."""
-    base = tmp_path_factory.mktemp("real")
+def seed_engine(encoder, base: Path) -> Engine:
+    """A built engine over a private copy of the seed corpus under ``base``."""
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(SEED_FILE, corpus / SEED_FILE.name)
-    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), real_encoder)
+    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), encoder)
     engine.rebuild()
     return engine
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_encoder, tmp_path_factory) -> Engine:
+    """The seed corpus indexed with the real default model."""
+    return seed_engine(real_encoder, tmp_path_factory.mktemp("real"))
 
 
 @pytest.fixture(scope="session")

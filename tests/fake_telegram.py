@@ -4,6 +4,8 @@ class (no network at all) for handler tests."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import threading
@@ -200,6 +202,28 @@ class FakeTelegramServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def polling_in_thread(app, api: FakeBotApi, start_timeout: float = 120):
+    """Run the real ``app.run_polling`` in a thread until the block ends; yields once
+    polling has begun (the bot deleted its webhook)."""
+    loop = asyncio.new_event_loop()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        api.wait_for(lambda a: a.sent("deleteWebhook"), start_timeout)
+        yield
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+    if thread.is_alive():
+        raise RuntimeError("the bot did not stop")
 
 
 # --- updates as Telegram sends them ---------------------------------------------------------

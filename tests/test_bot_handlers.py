@@ -3,7 +3,6 @@ network: the assertions are on the Bot API calls the bot makes."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ from telegram import Update
 
 from bot.settings import Settings
 from bot.telegram_app import build_application
-from embeddings.engine import Engine, EngineConfig
+from embeddings.engine import Engine
 from tests import fake_telegram as tg
-from tests.conftest import SEED_FILE
+from tests.conftest import seed_engine
 
 pytestmark = pytest.mark.model
 ADMIN, USER, GROUP = 7, 42, -100123
@@ -21,12 +20,7 @@ ADMIN, USER, GROUP = 7, 42, -100123
 
 @pytest.fixture(scope="module")
 def bot_engine(real_encoder, tmp_path_factory) -> Engine:
-    base = tmp_path_factory.mktemp("botengine")
-    (base / "corpus").mkdir()
-    shutil.copy(SEED_FILE, base / "corpus" / SEED_FILE.name)
-    engine = Engine(EngineConfig(base / "corpus", base / "index", base / "data"), real_encoder)
-    engine.rebuild()
-    return engine
+    return seed_engine(real_encoder, tmp_path_factory.mktemp("botengine"))
 
 
 def settings_for(engine: Engine, **kw) -> Settings:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,9 +13,9 @@ import pytest
 
 from bot.settings import Settings
 from bot.telegram_app import build_application
-from embeddings.engine import Engine, EngineConfig
+from embeddings.engine import Engine
 from tests import fake_telegram as tg
-from tests.conftest import MODEL_DATA_DIR, ROOT, SEED_FILE
+from tests.conftest import MODEL_DATA_DIR, ROOT, seed_engine
 
 pytestmark = pytest.mark.model
 ADMIN, USER, GROUP = 7, 42, -100777
@@ -26,12 +23,7 @@ ADMIN, USER, GROUP = 7, 42, -100777
 
 @pytest.fixture(scope="module")
 def e2e_engine(real_encoder, tmp_path_factory) -> Engine:
-    base = tmp_path_factory.mktemp("e2e")
-    (base / "corpus").mkdir()
-    shutil.copy(SEED_FILE, base / "corpus" / SEED_FILE.name)
-    engine = Engine(EngineConfig(base / "corpus", base / "index", base / "data"), real_encoder)
-    engine.rebuild()
-    return engine
+    return seed_engine(real_encoder, tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +33,8 @@ def running_bot(e2e_engine):
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, admin_ids=frozenset({ADMIN}),
                             corpus_dir=e2e_engine.config.corpus_dir, data_dir=e2e_engine.config.data_dir,
                             index_dir=e2e_engine.config.index_dir, questions_per_minute=100)
-        app = build_application(settings, e2e_engine)
-        loop = asyncio.new_event_loop()
-
-        def run():
-            asyncio.set_event_loop(loop)
-            app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        server.api.wait_for(lambda api: api.sent("deleteWebhook"), 60)  # polling has begun
-        yield server.api
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(20)
-        assert not thread.is_alive()
+        with tg.polling_in_thread(build_application(settings, e2e_engine), server.api):
+            yield server.api
 
 
 def replies_to(api: tg.FakeBotApi, update: dict) -> list[dict]:
