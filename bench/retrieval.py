@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, summary_ms
+from common import ROOT, machine, peak_rss_mib, summary_ms
 
 from corpus.reader import load_corpus
 from corpus.split import split_sentences
@@ -67,6 +67,7 @@ def bench(name: str, corpus_dir: Path, encoder, questions: list[str], params: In
         answer_t.append(time.perf_counter() - t)
     print(f"[{name}] search (encode + FAISS + BM25 + fusion): {summary_ms(search_t)}")
     print(f"[{name}] full answer (search + sentence scoring):  {summary_ms(answer_t)}")
+    print(f"[{name}] peak memory of the process so far: {peak_rss_mib():.0f} MiB")
 
 
 def main() -> None:

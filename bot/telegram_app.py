@@ -44,7 +44,7 @@ from bot.formatting import Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
 from corpus.clean import script_of, to_simplified
 from corpus.reader import SUFFIXES, UnreadableDocument, decode
-from embeddings.answer import find_people, in_script
+from embeddings.answer import find_people, in_script, question_kind
 from embeddings.engine import Engine, RebuildInProgress
 
 log = logging.getLogger(__name__)
@@ -414,22 +414,28 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
     """Example questions for /start: the configured ones, or questions made from the
-    documents (people and section titles) that the engine verifiably answers."""
+    documents (a person named, a section title) that the engine verifiably answers, one of
+    each kind where possible."""
     if settings.example_questions:
         return list(settings.example_questions[:n])
     candidates = []
     for p in engine.index.passages:
         for _, name in find_people(to_simplified(p.text))[:1]:
             candidates.append(f"{name}是谁？")
-        if p.section:
-            candidates.append(f"{to_simplified(p.section)}的情况怎么样？")
-    candidates += ["谁参加了？", "What was emphasized?"]
+        section = to_simplified(p.section)
+        if section:
+            speech = section.endswith(("强调", "要求", "指出", "表示"))
+            candidates.append(f"{section}了什么？" if speech else f"{section}有哪些情况？")
+    candidates.append("What was emphasized?")
     chosen: list[str] = []
+    kinds: set[str] = set()
     for q in dict.fromkeys(candidates):
         if len(chosen) >= n:
             break
-        if engine.answer(q).answered:
+        kind = question_kind(q)
+        if kind not in kinds and engine.answer(q).answered:
             chosen.append(q)
+            kinds.add(kind)
     return chosen
 
 
