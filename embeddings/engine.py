@@ -14,7 +14,7 @@ from embeddings.answer import Answer, Answerer, AnswerParams, question_kind
 from embeddings.encoder import Encoder
 from embeddings.index import (
     BuildReport,
-    EmbeddingCache,
+    BuildCache,
     IndexParams,
     IndexProblem,
     LoadedIndex,
@@ -52,7 +52,7 @@ class Engine:
         self.encoder = encoder
         self._index: LoadedIndex | None = None
         self._build_lock = threading.Lock()
-        self._cache: EmbeddingCache | None = None
+        self._cache: BuildCache | None = None
         self._answerer = Answerer(encoder, config.answer)
 
     @property
@@ -65,9 +65,9 @@ class Engine:
     def rebuilding(self) -> bool:
         return self._build_lock.locked()
 
-    def _embedding_cache(self) -> EmbeddingCache:
+    def _build_cache(self) -> BuildCache:
         if self._cache is None:
-            self._cache = EmbeddingCache(Path(self.config.data_dir) / "cache" / "embeddings.sqlite")
+            self._cache = BuildCache(Path(self.config.data_dir) / "cache" / "build-cache.sqlite")
         return self._cache
 
     def load(self) -> LoadedIndex:
@@ -95,7 +95,7 @@ class Engine:
             raise RebuildInProgress("a rebuild is already running")
         try:
             corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars)
-            report = build_index(corpus, self.encoder, self.config.index_dir, self._embedding_cache(),
+            report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
                                  fingerprint(self.config.corpus_dir), self.config.index, progress)
             self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
             return report

@@ -63,33 +63,58 @@ def embed_input(p: Passage) -> str:
     return f"{p.section}：{p.match_text}" if p.section else p.match_text
 
 
-class EmbeddingCache:
-    """Vectors by (model, content hash) in SQLite, shared by every build."""
+class BuildCache:
+    """What a build derives from a passage's content, by content hash, in SQLite and shared
+    by every build: vectors (per model) and lexical terms (per tokenizer version), so a
+    rebuild only embeds and segments what changed."""
+
+    TERMS_VERSION = "jieba+pinyin-1"
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))")
+        self._db.execute("CREATE TABLE IF NOT EXISTS terms (version TEXT, hash TEXT, t TEXT, PRIMARY KEY (version, hash))")
         self._lock = threading.Lock()
 
     @staticmethod
     def key(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def get(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    def _get(self, table: str, column: str, namespace: str, keys: Sequence[str]) -> dict:
         out = {}
+        name_col = "model" if table == "vec" else "version"
         with self._lock:
             for i in range(0, len(keys), 500):
                 chunk = list(keys[i : i + 500])
-                q = f"SELECT hash, v FROM vec WHERE model=? AND hash IN ({','.join('?' * len(chunk))})"
-                for h, blob in self._db.execute(q, [model, *chunk]):
-                    out[h] = np.frombuffer(blob, dtype=np.float32)
+                q = (f"SELECT hash, {column} FROM {table} WHERE {name_col}=? "
+                     f"AND hash IN ({','.join('?' * len(chunk))})")
+                out.update(self._db.execute(q, [namespace, *chunk]))
         return out
 
-    def put(self, model: str, items: dict[str, np.ndarray]) -> None:
+    def _put(self, table: str, rows: list[tuple]) -> None:
         with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)",
-                                 [(model, h, v.astype(np.float32).tobytes()) for h, v in items.items()])
+            self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
+
+    def get(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``model`` for the given content keys that are cached."""
+        return {h: np.frombuffer(b, dtype=np.float32) for h, b in self._get("vec", "v", model, keys).items()}
+
+    def put(self, model: str, items: dict[str, np.ndarray]) -> None:
+        self._put("vec", [(model, h, v.astype(np.float32).tobytes()) for h, v in items.items()])
+
+    def terms(self, texts: Sequence[str]) -> list[dict[str, list[str]]]:
+        """Lexical terms of each text (jieba words and pinyin runs), cached."""
+        keys = [self.key(t) for t in texts]
+        known = {h: json.loads(v) for h, v in self._get("terms", "t", self.TERMS_VERSION, keys).items()}
+        fresh = {}
+        for k, text in zip(keys, texts):
+            if k not in known and k not in fresh:
+                fresh[k] = {"tokens": tokenize(text), "pinyin": pinyin_terms(text)}
+        if fresh:
+            self._put("terms", [(self.TERMS_VERSION, k, json.dumps(v, ensure_ascii=False)) for k, v in fresh.items()])
+        known.update(fresh)
+        return [known[k] for k in keys]
 
     def close(self) -> None:
         self._db.close()
@@ -136,7 +161,7 @@ class LoadedIndex:
         return len(self.passages)
 
 
-def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: EmbeddingCache,
+def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildCache,
                 fingerprint: str, params: IndexParams = IndexParams(),
                 progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Embed ``corpus`` (using the cache), write a new index directory to a temporary
@@ -172,10 +197,8 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: Embedd
     try:
         _faiss().write_index(index, str(tmp / INDEX_FILE))
         with open(tmp / PASSAGES_FILE, "w", encoding="utf-8") as f:
-            for p in passages:
-                row = dataclasses.asdict(p)
-                row["tokens"] = tokenize(p.match_text)
-                row["pinyin"] = pinyin_terms(p.match_text)
+            for p, terms in zip(passages, cache.terms([p.match_text for p in passages])):
+                row = dataclasses.asdict(p) | terms
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         manifest = {
             "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),

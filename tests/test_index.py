@@ -11,7 +11,7 @@ from embeddings.index import (
     INDEX_FILE,
     MANIFEST_FILE,
     PASSAGES_FILE,
-    EmbeddingCache,
+    BuildCache,
     IndexParams,
     IndexProblem,
     build_index,
@@ -114,7 +114,7 @@ def test_interrupted_swap_falls_back_to_previous_copy(fake_engine: Engine):
 
 def test_hnsw_above_threshold(tmp_path: Path, seed_corpus: Path):
     corpus = load_corpus(seed_corpus)
-    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache = BuildCache(tmp_path / "cache.sqlite")
     report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, "fp", IndexParams(hnsw_threshold=10))
     assert report.index_type == "hnsw"
     index = load_index(tmp_path / "idx", "fake-hash", IndexParams(hnsw_threshold=10, hnsw_ef_search=64))
@@ -124,9 +124,21 @@ def test_hnsw_above_threshold(tmp_path: Path, seed_corpus: Path):
     assert ids[0][0] == 3
 
 
-def test_embedding_cache_round_trip(tmp_path: Path):
-    cache = EmbeddingCache(tmp_path / "c.sqlite")
+def test_build_cache_round_trip(tmp_path: Path):
+    cache = BuildCache(tmp_path / "c.sqlite")
     v = np.arange(4, dtype=np.float32)
     cache.put("m", {"k": v})
     assert np.array_equal(cache.get("m", ["k", "missing"])["k"], v)
     assert cache.get("other", ["k"]) == {}
+
+
+def test_lexical_terms_are_cached_by_content(tmp_path: Path, monkeypatch):
+    import embeddings.index as index_module
+
+    cache = BuildCache(tmp_path / "c.sqlite")
+    first = cache.terms(["应勇强调社区工作", "基层社会治理"])
+    assert "社区" in first[0]["tokens"] and "yingyong" in first[0]["pinyin"]
+    calls = []
+    monkeypatch.setattr(index_module, "tokenize", lambda t: calls.append(t) or ["x"])
+    again = BuildCache(tmp_path / "c.sqlite").terms(["基层社会治理", "新的段落"])
+    assert again[0] == first[1] and calls == ["新的段落"]
