@@ -4,6 +4,7 @@ asked about, or the points someone emphasised), each piece cited, nothing invent
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,15 +154,21 @@ class Answerer:
         self.params = params
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # answers are composed in worker threads
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Vectors of sentences (passage prompt), unseen ones encoded in one batch."""
-        fresh = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        fresh = [t for t in dict.fromkeys(texts) if t not in known]
         if fresh:
-            if len(self._cache) + len(fresh) > self._cache_size:
-                self._cache.clear()
-            self._cache.update(zip(fresh, self.encoder.encode_documents(fresh)))
-        return np.vstack([self._cache[t] for t in texts])
+            vectors = dict(zip(fresh, self.encoder.encode_documents(fresh)))
+            known.update(vectors)
+            with self._lock:
+                if len(self._cache) + len(vectors) > self._cache_size:
+                    self._cache.clear()
+                self._cache.update(vectors)
+        return np.vstack([known[t] for t in texts])
 
     def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None) -> Answer:
         """Compose the answer to ``question`` from ``hits`` (best first)."""
@@ -203,12 +210,12 @@ class Answerer:
         if not points:
             points = self._best_sentence(sentences, scores, "general")
 
-        key_texts = {p.text for p in points}
         evidence = []
         for hit in top:
             idx = per_hit.get(hit.passage.id, [])
             sents = tuple(sentences[i][0] for i in idx)
-            key = frozenset(j for j, s in enumerate(sents) if s in key_texts or any(p.text in s for p in points))
+            key = frozenset(j for j, s in enumerate(sents)
+                            if any(p.passage.id == hit.passage.id and (s in p.text or p.text in s) for p in points))
             evidence.append(Evidence(hit, sents, key))
         return Answer(question, script, kind, True, tuple(points), tuple(evidence), tuple(hits))
 

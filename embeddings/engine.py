@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus.clean import match_form
 from corpus.reader import fingerprint, load_corpus
 from embeddings.answer import Answer, Answerer, AnswerParams, question_kind
 from embeddings.encoder import Encoder
@@ -111,5 +112,6 @@ class Engine:
         index = self.index  # one consistent index for the whole answer, even mid-swap
         if question_kind(question) == "emphasis":
             k = max(k, self.config.answer.emphasis_hits)
-        hits = search(index, self.encoder, question, k, self.config.fusion)
-        return self._answerer.answer(question, hits, index.bm25)
+        query_vector = self.encoder.encode_queries([match_form(question)])[0]  # once for both steps
+        hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
+        return self._answerer.answer(question, hits, index.bm25, query_vector)
