@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the Telegram bot")
     serve.add_argument("--webhook-url", help="use a webhook at this public URL instead of long polling")
     serve.add_argument("--port", type=int, default=8443, help="webhook listening port")
+    serve.add_argument("--listen", default="0.0.0.0", help="webhook listening address")
     serve.add_argument("--api-base-url", help="Bot API server (TELEGRAM_API_BASE_URL)")
 
     sub.add_parser("run", parents=[common], help="the bot if TELEGRAM_BOT_TOKEN is set, else the terminal chat")
@@ -144,11 +145,11 @@ def cmd_eval(settings: Settings, path: Path, as_json: bool) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, webhook_url: str | None, port: int) -> int:
+def cmd_serve(settings: Settings, webhook_url: str | None, port: int, listen: str = "0.0.0.0") -> int:
     from bot.telegram_app import run_bot
 
     settings.require_token()
-    return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port)
+    return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port, listen=listen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             return cmd_eval(settings, args.file, args.json)
         if args.command == "serve":
-            return cmd_serve(settings, args.webhook_url, args.port)
+            return cmd_serve(settings, args.webhook_url, args.port, args.listen)
         if args.command == "run":
             if settings.token:
                 return cmd_serve(settings, None, 8443)

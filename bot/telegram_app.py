@@ -40,6 +40,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.messages import language_of, say
 from bot.formatting import Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
 from corpus.clean import script_of, to_simplified
@@ -58,23 +59,6 @@ COMMANDS = [
     BotCommand("reindex", "Admins: rebuild the index from the documents"),
     BotCommand("stats", "Admins: usage and index figures"),
 ]
-HELP = (
-    "<b>How to ask</b>\n"
-    "Write a question in Chinese (simplified or traditional) or English, e.g. “谁参加了调研？”. "
-    "I answer from the documents only, cite the passage, and say so when they do not cover it.\n\n"
-    "<b>Commands</b>\n"
-    "/ask &lt;question&gt; — ask (in groups: or mention me, or reply to my message)\n"
-    "/start — what I know, with example questions\n"
-    "/help — this message\n"
-    "/reindex — admins: rebuild the index after adding documents\n"
-    "/stats — admins: figures\n\n"
-    "<b>Tips</b>\n"
-    "• Tap “More results” under an answer for further passages.\n"
-    "• Inline: type @{username} and a question in any chat to share a passage.\n"
-    "• Admins can send a .txt or .md file to add it to the documents, then /reindex."
-)
-
-
 @dataclass
 class BotState:
     """What the handlers share: the engine, settings, and counters."""
@@ -122,8 +106,13 @@ def _is_admin(state: BotState, update: Update) -> bool:
     return bool(update.effective_user) and update.effective_user.id in state.settings.admin_ids
 
 
-def _more_button(qid: str, offset: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("More results ➜", callback_data=f"more:{qid}:{offset}")]])
+def _more_button(qid: str, offset: int, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(say("more", lang), callback_data=f"more:{qid}:{offset}")]])
+
+
+def _lang(update: Update) -> str:
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
 
 
 async def send_chunks(message: Message, chunks: list[Chunk], markup=None) -> Message | None:
@@ -148,25 +137,25 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     """The whole path of a question: checks, search off the event loop, formatted reply."""
     state = _state(context)
     message = reply_to or update.effective_message
+    lang = _lang(update)
     question = question.strip()
     if not question:
-        await message.reply_text("Please write a question after the command, e.g. /ask 谁参加了调研？", do_quote=True)
+        await message.reply_text(say("empty", lang), do_quote=True)
         return
     if len(question) > state.settings.max_question_chars:
-        await message.reply_text(f"That question is too long ({len(question)} characters). Please keep it under "
-                                 f"{state.settings.max_question_chars} characters.", do_quote=True)
+        await message.reply_text(say("too_long", lang, length=len(question), limit=state.settings.max_question_chars),
+                                 do_quote=True)
         return
     user = update.effective_user
     if user and state.over_rate_limit(user.id):
-        await message.reply_text("You are asking faster than I can read. Please wait a minute and try again.",
-                                 do_quote=True)
+        await message.reply_text(say("rate", lang), do_quote=True)
         return
     start = time.perf_counter()
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
     answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k)
     markup = None
     if answer.answered and len(answer.hits) > len(answer.evidence[:2]):
-        markup = _more_button(state.remember(question, answer.script), min(2, len(answer.evidence)))
+        markup = _more_button(state.remember(question, answer.script), min(2, len(answer.evidence)), lang)
     await send_chunks(message, format_answer(answer), markup)
     state.answered += 1
     state.durations.append(time.perf_counter() - start)
@@ -180,7 +169,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, chat = update.effective_user, update.effective_chat
     if s.allowed_users and (not user or user.id not in s.allowed_users) and not _is_admin(_state(context), update):
         if chat and chat.type == ChatType.PRIVATE and update.effective_message:
-            await update.effective_message.reply_text("Sorry, this bot is private.")
+            await update.effective_message.reply_text(say("private", _lang(update)))
         raise ApplicationHandlerStop
     if s.allowed_chats and chat and chat.type != ChatType.PRIVATE and chat.id not in s.allowed_chats:
         raise ApplicationHandlerStop
@@ -190,9 +179,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot knows, how to ask, example questions as buttons."""
     state = _state(context)
     m = state.engine.index.manifest
-    text = (f"👋 I answer questions about <b>{m.get('documents', 0)}</b> document(s) "
-            f"(<b>{m.get('passages', 0)}</b> passages), with the passage and its source.\n\n"
-            "Just write your question — in Chinese or English. Or tap an example:")
+    text = say("start", _lang(update), documents=m.get("documents", 0), passages=m.get("passages", 0))
     buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{i}")] for i, q in enumerate(state.examples[:3])]
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                               reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
@@ -200,7 +187,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: commands and tips."""
-    await update.effective_message.reply_text(HELP.replace("{username}", context.bot.username or "bot"),
+    await update.effective_message.reply_text(say("help", _lang(update), username=context.bot.username or "bot"),
                                               parse_mode=ParseMode.HTML)
 
 
@@ -242,8 +229,7 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.chat.type != ChatType.PRIVATE and _addressed_question(message, context.bot.id,
                                                                      context.bot.username or "") is None:
         return
-    await message.reply_text("I can only read text. Please type your question, e.g. “谁参加了调研？”.",
-                             do_quote=True)
+    await message.reply_text(say("not_text", _lang(update)), do_quote=True)
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -252,7 +238,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.chat.type != ChatType.PRIVATE:
         return
     if not _is_admin(state, update):
-        await message.reply_text("Only admins can add documents. Please ask your question as text.", do_quote=True)
+        await message.reply_text(say("admins_docs", _lang(update)), do_quote=True)
         return
     doc = message.document
     name = Path(doc.file_name or "").name
@@ -280,7 +266,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     command = (message.text or "").split()[0]
     if message.chat.type != ChatType.PRIVATE and "@" not in command:
         return
-    await message.reply_text(f"I don't know {command}. Try /help.", do_quote=True)
+    await message.reply_text(say("unknown", _lang(update), command=command), do_quote=True)
 
 
 async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -299,18 +285,17 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _, qid, offset_s = data.split(":", 2)
         entry = state.queries.get(qid)
         if entry is None or entry[2] != state.generation():
-            await query.answer("These results are out of date (the documents were re-indexed). Please ask again.",
-                               show_alert=True)
+            await query.answer(say("stale", _lang(update)), show_alert=True)
             return
         question, script, _ = entry
         offset = int(offset_s)
         hits = await asyncio.to_thread(state.engine.search, question, offset + PAGE + 1)
         page = hits[offset : offset + PAGE]
         if not page:
-            await query.answer("No more results.")
+            await query.answer(say("no_more", _lang(update)))
             return
         await query.answer()
-        more = _more_button(qid, offset + PAGE) if len(hits) > offset + PAGE else None
+        more = _more_button(qid, offset + PAGE, _lang(update)) if len(hits) > offset + PAGE else None
         await send_chunks(query.message, format_hits(page, script, offset), more)
         return
     await query.answer()
@@ -337,7 +322,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): rebuild off the event loop, edit one progress message, swap atomically."""
     state, message = _state(context), update.effective_message
     if not _is_admin(state, update):
-        await message.reply_text("Sorry, only admins can rebuild the index.", do_quote=True)
+        await message.reply_text(say("admins_reindex", _lang(update)), do_quote=True)
         return
     if state.reindexing or state.engine.rebuilding:
         await message.reply_text("A rebuild is already running; I'll keep answering from the current index.",
@@ -384,7 +369,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins)."""
     state, message = _state(context), update.effective_message
     if not _is_admin(state, update):
-        await message.reply_text("Sorry, /stats is for admins.", do_quote=True)
+        await message.reply_text(say("admins_stats", _lang(update)), do_quote=True)
         return
     m = state.engine.index.manifest
     median = f"{statistics.median(state.durations) * 1000:.0f} ms" if state.durations else "–"
@@ -404,8 +389,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     log.error("Error while handling update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text("Sorry, something went wrong while answering. "
-                                                       "Please try again in a moment.")
+            await update.effective_message.reply_text(say("sorry", _lang(update)))
         except TelegramError:
             log.warning("Could not send the apology for update %s", update_id)
 
@@ -476,7 +460,8 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
     return app
 
 
-def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, port: int = 8443) -> int:
+def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, port: int = 8443,
+            listen: str = "0.0.0.0") -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or PTB's webhook server."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the token
     app = build_application(settings, engine)
@@ -484,7 +469,7 @@ def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, 
     if webhook_url:
         secret = settings.webhook_secret or secrets.token_urlsafe(32)
         path = urlparse(webhook_url).path.strip("/")
-        app.run_webhook(listen="0.0.0.0", port=port, url_path=path, webhook_url=webhook_url,
+        app.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url,
                         secret_token=secret, allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -231,15 +231,15 @@ def polling_in_thread(app, api: FakeBotApi, start_timeout: float = 120):
 _msg_counter = itertools.count(1)
 
 
-def user(uid: int = 42) -> dict:
-    return {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": "zh"}
+def user(uid: int = 42, lang: str = "en") -> dict:
+    return {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": lang}
 
 
-def message(text: str | None = None, uid: int = 42, chat_id: int | None = None, **extra) -> dict:
+def message(text: str | None = None, uid: int = 42, chat_id: int | None = None, lang: str = "en", **extra) -> dict:
     chat_id = chat_id if chat_id is not None else uid
     chat = {"id": chat_id, "type": "private", "first_name": "U"} if chat_id > 0 else \
         {"id": chat_id, "type": "supergroup", "title": "Group"}
-    msg = {"message_id": next(_msg_counter), "date": int(time.time()), "chat": chat, "from": user(uid), **extra}
+    msg = {"message_id": next(_msg_counter), "date": int(time.time()), "chat": chat, "from": user(uid, lang), **extra}
     if text is not None:
         msg["text"] = text
         if text.startswith("/"):

@@ -251,3 +251,15 @@ async def test_failed_reindex_keeps_serving(bot, bot_engine, monkeypatch):
     assert bot_engine.index is before
     await feed(app, tg.message("三驾马车指什么？", USER))
     assert "三驾马车" in api.sent()[-1]["text"]
+
+
+async def test_the_bot_speaks_the_users_language(bot):
+    app, api = await bot()
+    await feed(app, tg.message("/start", USER, lang="zh-hans"))
+    assert api.sent()[-1]["text"].startswith("👋 我根据 <b>1</b> 篇文档")
+    await feed(app, tg.message("/start", USER, lang="zh-TW"))
+    assert "篇文檔" in api.sent()[-1]["text"]
+    await feed(app, tg.sticker(USER) | {"message": {**tg.sticker(USER)["message"], "from": tg.user(USER, "zh")}})
+    assert api.sent()[-1]["text"].startswith("我只能读文字")
+    await feed(app, tg.message("谁参加了调研？", USER + 5, lang="zh"))
+    assert api.sent()[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "更多结果 ➜"

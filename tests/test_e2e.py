@@ -159,3 +159,61 @@ def test_black_box_serve_process(e2e_engine, tmp_path):
             log.close()
         assert tg.TOKEN not in output and tg.TOKEN.split(":")[1] not in output
         assert "Traceback" not in output
+
+
+def test_black_box_webhook_mode(e2e_engine, tmp_path):
+    """`qabot serve --webhook-url`: registers the webhook with its secret, answers updates
+    posted to it, refuses posts without the secret, and stops cleanly on SIGTERM."""
+    import json as _json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = "s3cret-token_for-tests"
+    with tg.FakeTelegramServer() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "QABOT_"))}
+        env.update(TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_BASE_URL=server.url, TELEGRAM_WEBHOOK_SECRET=secret,
+                   PYTHONUNBUFFERED="1", QABOT_DATA_DIR=str(MODEL_DATA_DIR), QABOT_INDEX_DIR=str(tmp_path / "index"),
+                   QABOT_CORPUS_DIR=str(e2e_engine.config.corpus_dir))
+        url = f"http://127.0.0.1:{port}/hook"
+        with open(tmp_path / "serve.log", "w+") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--webhook-url", url, "--port", str(port),
+                                     "--listen", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                [hook] = server.api.wait_for(lambda a: a.sent("setWebhook"), 180)
+                assert hook["url"] == url and hook["secret_token"] == secret
+
+                def post(update: dict, token: str | None) -> int:
+                    headers = {"Content-Type": "application/json"}
+                    if token:
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = token
+                    req = urllib.request.Request(url, _json.dumps(update).encode(), headers)
+                    try:
+                        with urllib.request.urlopen(req, timeout=10) as r:
+                            return r.status
+                    except urllib.error.HTTPError as e:
+                        return e.code
+
+                deadline = time.monotonic() + 30
+                update = {"update_id": 1, **tg.message("东湖新城社区的党委书记是谁？", USER)}
+                while True:  # the webhook server starts just after setWebhook
+                    try:
+                        assert post({"update_id": 9, **tg.message("hi", USER)}, "wrong") == 403
+                        break
+                    except (urllib.error.URLError, ConnectionError):
+                        assert time.monotonic() < deadline
+                        time.sleep(0.2)
+                assert post(update, secret) == 200
+                reply = server.api.wait_for(lambda a: replies_to(a, update))
+                assert "陶久娣" in reply[0]["text"]
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(timeout=15) == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            log.seek(0)
+            output = log.read()
+        assert tg.TOKEN.split(":")[1] not in output and secret not in output and "Traceback" not in output
