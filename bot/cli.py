@@ -47,19 +47,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_engine(settings: Settings, build_if_missing: bool = True):
-    """The engine for ``settings``, with its index loaded (built first when missing)."""
+def new_engine(settings: Settings):
+    """The engine for ``settings``, no index loaded yet."""
+    # Imported here: `qabot --help` and settings errors should not wait for torch.
     from embeddings.encoder import load_encoder
     from embeddings.engine import Engine, EngineConfig
 
     encoder = load_encoder(settings.model, settings.data_dir)
-    engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir), encoder)
-    if build_if_missing:
-        report = engine.load_or_build(_progress_bar())
-        if report:
-            print(_summary(report), file=sys.stderr)
-    else:
-        engine.load()
+    return Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir), encoder)
+
+
+def make_engine(settings: Settings):
+    """The engine for ``settings``, with its index loaded (built first when missing)."""
+    engine = new_engine(settings)
+    report = engine.load_or_build(_progress_bar())
+    if report:
+        print(_summary(report), file=sys.stderr)
     if engine.is_stale():
         log.warning("The documents changed since the index was built: run 'qabot index build' (or /reindex)")
     return engine
@@ -95,12 +98,7 @@ def _summary(report) -> str:
 
 
 def cmd_build(settings: Settings) -> int:
-    from embeddings.encoder import load_encoder
-    from embeddings.engine import Engine, EngineConfig
-
-    engine = Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir),
-                    load_encoder(settings.model, settings.data_dir))
-    print(_summary(engine.rebuild(_progress_bar())))
+    print(_summary(new_engine(settings).rebuild(_progress_bar())))
     return 0
 
 

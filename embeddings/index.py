@@ -116,9 +116,6 @@ class BuildCache:
         known.update(fresh)
         return [known[k] for k in keys]
 
-    def close(self) -> None:
-        self._db.close()
-
 
 def _faiss():
     import faiss

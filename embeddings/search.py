@@ -20,7 +20,7 @@ class Hit:
     passage: Passage
     score: float  # fused: dense + lexical_weight * lexical
     dense: float  # cosine similarity
-    lexical: float  # BM25 divided by the query's best possible BM25, in [0, 1]
+    lexical: float  # BM25 over the query's best possible BM25 (pinyin spellings too), in [0, 1]
     rank: int
 
 

@@ -16,7 +16,6 @@ class HashEncoder:
     def __init__(self, dim: int = 512, name: str = "fake-hash"):
         self.dim = dim
         self.name = name
-        self.calls = 0
         self.encoded = 0
 
     def _vec(self, text: str) -> np.ndarray:
@@ -30,11 +29,9 @@ class HashEncoder:
         return v / n if n else v
 
     def encode_queries(self, texts):
-        self.calls += 1
         return np.vstack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def encode_documents(self, texts, progress=None):
-        self.calls += 1
         self.encoded += len(texts)
         out = self.encode_queries(texts)
         if progress:
@@ -43,7 +40,7 @@ class HashEncoder:
 
 
 class FailingEncoder(HashEncoder):
-    """Fails on the n-th document batch: a build that breaks halfway."""
+    """Fails whenever it has documents to encode: a build that breaks after the cached part."""
 
     def encode_documents(self, texts, progress=None):
         raise RuntimeError("encoder exploded")
