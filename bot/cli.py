@@ -107,6 +107,9 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
 
     if not question.strip():
         raise SettingsError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise SettingsError(f"the question is too long: {len(question)} characters, "
+                            f"at most {settings.max_question_chars} (QABOT_MAX_QUESTION_CHARS)")
     engine = make_engine(settings)
     answer = engine.answer(question, settings.top_k)
     if as_json:
