@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", parents=[common], help="evaluate on a question set (JSONL)")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--gate-open", action="store_true",
+                    help="answer whatever is found, recording coverage (to calibrate the gate: bench/calibrate_gate.py)")
 
     serve = sub.add_parser("serve", parents=[common], help="run the Telegram bot")
     serve.add_argument("--webhook-url", help="use a webhook at this public URL instead of long polling")
@@ -47,19 +49,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def new_engine(settings: Settings):
-    """The engine for ``settings``, no index loaded yet."""
+def new_engine(settings: Settings, gate_open: bool = False):
+    """The engine for ``settings``, no index loaded yet; ``gate_open`` lets every found answer
+    through (evaluation runs that calibrate the gate)."""
     # Imported here: `qabot --help` and settings errors should not wait for torch.
+    from embeddings.answering import ComposerParams, GateParams
     from embeddings.encoder import load_encoder
     from embeddings.engine import Engine, EngineConfig
 
     encoder = load_encoder(settings.model, settings.data_dir)
-    return Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir), encoder)
+    answer = ComposerParams(gate=GateParams.open()) if gate_open else ComposerParams()
+    return Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer), encoder)
 
 
-def make_engine(settings: Settings):
+def make_engine(settings: Settings, gate_open: bool = False):
     """The engine for ``settings``, with its index loaded (built first when missing)."""
-    engine = new_engine(settings)
+    engine = new_engine(settings, gate_open)
     report = engine.load_or_build(_progress_bar())
     if report:
         print(_summary(report), file=sys.stderr)
@@ -103,7 +108,7 @@ def cmd_build(settings: Settings) -> int:
 
 
 def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
-    from embeddings.answer import render_plain
+    from bot.render import render_plain
 
     if not question.strip():
         raise SettingsError("the question is empty")
@@ -114,7 +119,8 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
     answer = engine.answer(question, settings.top_k)
     if as_json:
         print(json.dumps({
-            "question": question, "answered": answer.answered, "kind": answer.kind,
+            "question": question, "answered": answer.answered, "kind": answer.kind.value,
+            "type": answer.type.value if answer.type else None, "direct": answer.direct, "reason": answer.reason,
             "answer": render_plain(answer),
             "points": [{"text": p.text, "citation": p.passage.citation, "passage_id": p.passage.id} for p in answer.points],
             "hits": [{"rank": h.rank, "score": round(h.score, 4), "dense": round(h.dense, 4),
@@ -132,13 +138,13 @@ def cmd_chat(settings: Settings) -> int:
     return chat(make_engine(settings), settings)
 
 
-def cmd_eval(settings: Settings, path: Path, as_json: bool) -> int:
+def cmd_eval(settings: Settings, path: Path, as_json: bool, gate_open: bool = False) -> int:
     from embeddings.evaluate import evaluate, format_report, read_questions
 
     if not path.exists():
         raise SettingsError(f"question file {path} does not exist")
     questions = read_questions(path)
-    engine = make_engine(settings)
+    engine = make_engine(settings, gate_open)
     start = time.perf_counter()
     result = evaluate(engine, questions)
     result["seconds"] = round(time.perf_counter() - start, 2)
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chat":
             return cmd_chat(settings)
         if args.command == "eval":
-            return cmd_eval(settings, args.file, args.json)
+            return cmd_eval(settings, args.file, args.json, args.gate_open)
         if args.command == "serve":
             return cmd_serve(settings, args.webhook_url, args.port, args.listen)
         if args.command == "run":

@@ -7,7 +7,8 @@ import html
 import re
 from dataclasses import dataclass
 
-from embeddings.answer import Answer, in_script, labels_for
+from bot.render import heading, in_script, labels_for
+from embeddings.answering import Answer
 from embeddings.search import Hit
 
 MAX_MESSAGE = 4096
@@ -86,7 +87,7 @@ def _cut_escaped(plain: str, limit: int) -> list[str]:
 def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
     """The answer message(s): the direct answer first, each point cited, then the passages
     that support it with the answering sentences in bold."""
-    lab, script = answer.labels, answer.script
+    lab, script = labels_for(answer.script), answer.script
     blocks: list[str] = []
     if not answer.answered:
         blocks.append(f"🤷 {_e(lab['none'])}")
@@ -95,18 +96,26 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
             blocks.append(f"<i>{_e(lab['closest'])}:</i>\n<blockquote>{_e(in_script(p.text, script))}</blockquote>\n"
                           f"{_citation(p, script)}")
         return pack(blocks)
-    head = lab["people"] if answer.kind == "who" else lab["points"] if answer.kind == "emphasis" else lab["answer"]
-    lines = [f"<b>{_e(head)}</b>"]
+    lines = [f"<b>{_e(heading(answer))}</b>"]
     numbered = len(answer.points) > 1
     for n, point in enumerate(answer.points, 1):
         bullet = f"{n}. " if numbered else ""
-        lines.append(f"{bullet}{_e(in_script(point.text, script))} "
+        lines.append(f"{bullet}{_highlighted(point.text, point.span, script)} "
                      f"<i>[{_e(in_script(point.passage.citation, script))}]</i>")
     blocks.append("\n".join(lines))
     for n, ev in enumerate(answer.evidence[:max_evidence]):
         title = f"<b>{_e(lab['evidence'])}</b>\n" if n == 0 else ""
         blocks.append(title + _passage_block(ev.sentences, ev.key, script) + "\n" + _citation(ev.hit.passage, script))
     return pack(blocks)
+
+
+def _highlighted(text: str, span: str, script: str) -> str:
+    """``text`` escaped, with the answer itself (``span``, a date or a name in it) in bold."""
+    i = text.find(span) if span and span != text else -1
+    if i < 0:
+        return _e(in_script(text, script))
+    parts = (text[:i], span, text[i + len(span):])
+    return f"{_e(in_script(parts[0], script))}<b>{_e(in_script(parts[1], script))}</b>{_e(in_script(parts[2], script))}"
 
 
 def format_passage(hit: Hit, script: str) -> str:

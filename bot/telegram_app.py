@@ -45,7 +45,9 @@ from bot.formatting import Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
 from corpus.clean import script_of, to_simplified
 from corpus.reader import SUFFIXES, UnreadableDocument, decode
-from embeddings.answer import find_people, in_script, question_kind
+from bot.render import in_script
+from embeddings.answering import analyse
+from embeddings.answering.extract import find_people
 from embeddings.engine import Engine, RebuildInProgress
 
 log = logging.getLogger(__name__)
@@ -416,7 +418,7 @@ def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
     for q in dict.fromkeys(candidates):
         if len(chosen) >= n:
             break
-        kind = question_kind(q)
+        kind = analyse(q).type
         if kind not in kinds and engine.answer(q).answered:
             chosen.append(q)
             kinds.add(kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from bot.settings import Settings
-from embeddings.answer import render_plain
+from bot.render import render_plain
 
 
 def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:

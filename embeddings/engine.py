@@ -11,7 +11,7 @@ from pathlib import Path
 
 from corpus.clean import match_form
 from corpus.reader import fingerprint, load_corpus
-from embeddings.answer import Answer, Answerer, AnswerParams, question_kind
+from embeddings.answering import Answer, Composer, ComposerParams, ExtractiveComposer
 from embeddings.encoder import Encoder
 from embeddings.index import (
     BuildReport,
@@ -41,20 +41,22 @@ class EngineConfig:
     max_passage_chars: int = 240
     index: IndexParams = field(default_factory=IndexParams)
     fusion: FusionParams = field(default_factory=FusionParams)
-    answer: AnswerParams = field(default_factory=AnswerParams)
+    answer: ComposerParams = field(default_factory=ComposerParams)
+    # Statement questions gather their points from this many passages.
+    statement_hits: int = 12
 
 
 class Engine:
     """Search and answers over one index directory. Thread-safe: searches read the current
     index reference; a rebuild makes a new one and swaps the reference when it is complete."""
 
-    def __init__(self, config: EngineConfig, encoder: Encoder):
+    def __init__(self, config: EngineConfig, encoder: Encoder, composer: Composer | None = None):
         self.config = config
         self.encoder = encoder
         self._index: LoadedIndex | None = None
         self._build_lock = threading.Lock()
         self._cache: BuildCache | None = None
-        self._answerer = Answerer(encoder, config.answer)
+        self.composer = composer or ExtractiveComposer(encoder, config.answer)
 
     @property
     def index(self) -> LoadedIndex:
@@ -110,8 +112,9 @@ class Engine:
     def answer(self, question: str, k: int = 5) -> Answer:
         """Search, then compose the answer (emphasis questions look at more passages)."""
         index = self.index  # one consistent index for the whole answer, even mid-swap
-        if question_kind(question) == "emphasis":
-            k = max(k, self.config.answer.emphasis_hits)
+        wants_more = getattr(self.composer, "wants_more_hits", None)
+        if wants_more and wants_more(question):
+            k = max(k, self.config.statement_hits)
         query_vector = self.encoder.encode_queries([match_form(question)])[0]  # once for both steps
         hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
-        return self._answerer.answer(question, hits, index.bm25, query_vector)
+        return self.composer.answer(question, hits, index.bm25, query_vector)

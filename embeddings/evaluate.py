@@ -1,5 +1,6 @@
 """Evaluation on a question set (format: shared/eval/README.md): retrieval R@k and MRR,
-answer accuracy and no-answer accuracy, per language and overall."""
+answer accuracy and short answers (checked against the direct answer only, not the passage
+shown under it), no-answer accuracy and wrong refusals, per language and overall."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.clean import match_form
-from embeddings.answer import render_plain
 from embeddings.engine import Engine
 
 
@@ -37,6 +37,11 @@ def read_questions(path: Path) -> list[Question]:
     return out
 
 
+def short_limit(expected_chars: int) -> int:
+    """The longest direct answer that counts as short: 3x the expected answer, plus 30."""
+    return 3 * expected_chars + 30
+
+
 def _compact(text: str) -> str:
     return match_form(text).replace(" ", "")
 
@@ -51,11 +56,17 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
             ev = [_compact(e) for e in q.evidence]
             rank = next((i for i, h in enumerate(hits, 1) if any(e in _compact(h.passage.text) for e in ev)), None)
         answer = engine.answer(q.question)
-        shown = _compact(render_plain(answer))
+        direct = _compact(answer.direct)
+        ok = all(_compact(a) in direct for a in q.answer_contains) if q.answer_contains else None
+        expected = sum(len(_compact(a)) for a in q.answer_contains)
         rows.append({
             "id": q.id, "lang": q.lang, "rank": rank, "answerable": bool(q.evidence) and not q.no_answer,
-            "answer_ok": all(_compact(a) in shown for a in q.answer_contains) if q.answer_contains else None,
+            "answer_ok": ok, "short": bool(ok) and len(direct) <= short_limit(expected) if ok is not None else None,
             "no_answer": q.no_answer, "refused": not answer.answered,
+            "type": answer.type.value if answer.type else None, "kind": answer.kind.value, "direct": answer.direct, "reason": answer.reason,
+            "sentence": answer.points[0].sentence if answer.points else "",
+            "coverage": None if answer.coverage is None else round(answer.coverage, 3),
+            "sentence_coverage": None if answer.sentence_coverage is None else round(answer.sentence_coverage, 3),
             "top_score": round(hits[0].score, 4) if hits else None,
         })
     groups = defaultdict(list)
@@ -73,6 +84,7 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
         checked = [r for r in rs if r["answer_ok"] is not None]
         if checked:
             m["answer_accuracy"] = round(sum(r["answer_ok"] for r in checked) / len(checked), 4)
+            m["short_answers"] = round(sum(r["short"] for r in checked) / len(checked), 4)
         unanswerable = [r for r in rs if r["no_answer"]]
         if unanswerable:
             m["no_answer_accuracy"] = round(sum(r["refused"] for r in unanswerable) / len(unanswerable), 4)
@@ -82,8 +94,10 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
 
 
 def format_report(result: dict) -> str:
-    cols = ["questions", "R@1", "R@3", "R@5", "MRR", "answer_accuracy", "no_answer_accuracy", "wrong_refusals"]
-    lines = ["group      " + " ".join(f"{c:>9}" for c in ["n", "R@1", "R@3", "R@5", "MRR", "ans_acc", "noans_acc", "wrong_ref"])]
+    cols = ["questions", "R@1", "R@3", "R@5", "MRR", "answer_accuracy", "short_answers", "no_answer_accuracy",
+            "wrong_refusals"]
+    lines = ["group      " + " ".join(f"{c:>9}" for c in ["n", "R@1", "R@3", "R@5", "MRR", "ans_acc", "short",
+                                                         "noans_acc", "wrong_ref"])]
     order = sorted(g for g in result["metrics"] if g != "overall") + ["overall"]
     for g in order:
         m = result["metrics"][g]

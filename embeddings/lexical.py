@@ -44,6 +44,29 @@ def tokenize(text: str) -> list[str]:
     return [t for t in jieba.lcut_for_search(text) if _WORD.search(t) and t.strip() and t not in STOPWORDS]
 
 
+@lru_cache(maxsize=8192)
+def segment(text: str) -> tuple[str, ...]:
+    """Precise-mode jieba words of normalised text, punctuation and blanks dropped."""
+    jieba = _segmenter()
+    return tuple(t for t in jieba.lcut(text) if _WORD.search(t) and t.strip())
+
+
+@lru_cache(maxsize=8192)
+def tag(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's part-of-speech tags: (word, flag) pairs; ``nr`` person, ``ns`` place,
+    ``nt`` organisation, ``m`` numeral, ``q`` measure word, ``t`` time word."""
+    _segmenter()
+    import jieba.posseg
+
+    with _jieba_lock:  # posseg shares jieba's dictionary state
+        return tuple((p.word, p.flag) for p in jieba.posseg.cut(text))
+
+
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary has seen ``word`` (0 when unknown)."""
+    return _segmenter().dt.FREQ.get(word) or 0
+
+
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z]+")
 

@@ -14,6 +14,8 @@ SEED_FILE = next(SEED_DIR.glob("000_*.txt"))
 # The shared question set when it sits beside the checkout, else the copy kept in the repo.
 _SHARED_EVAL = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 EVAL_FILE = _SHARED_EVAL if _SHARED_EVAL.exists() else ROOT / "tests" / "data" / "dev.jsonl"
+# Our own questions about the seed: on-topic ones it does not answer, and rewordings.
+PROBES_FILE = ROOT / "tests" / "data" / "seed_probes.jsonl"
 # The converted model is cached here between runs (git-ignored, like the index).
 MODEL_DATA_DIR = ROOT / "data"
 
@@ -29,6 +31,18 @@ source: https://example.org/xinghe
 林晓明还要求各班级开展编程兴趣小组活动，每周至少一次。
 活动地点
 科技节在学校体育馆和图书馆举行，展出了机器人、航模和天文望远镜。
+"""
+
+
+# A second speaker beside the seed's: statements must be attributed to the one asked about.
+CITY_NEWS = """---
+title: 市容整治推进会
+date: 2026-04-12
+---
+4月12日，市长李明主持召开市容环境整治推进会，副市长周岚、城管局局长郑海出席会议。
+李明强调，要加快推进城市绿化工程，年内新增公园绿地50公顷。
+李明要求，各区要落实垃圾分类责任，确保主干道每天清扫两次。
+会议还听取了各区工作汇报。
 """
 
 
@@ -77,6 +91,19 @@ def handmade_engine(real_encoder, tmp_path_factory) -> Engine:
     corpus = base / "corpus"
     corpus.mkdir()
     (corpus / "xinghe.md").write_text(HANDMADE, encoding="utf-8")
+    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), real_encoder)
+    engine.rebuild()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def two_speaker_engine(real_encoder, tmp_path_factory) -> Engine:
+    """The seed and a second document with another speaker, indexed with the real model."""
+    base = tmp_path_factory.mktemp("two-speakers")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED_FILE, corpus / SEED_FILE.name)
+    (corpus / "citynews.md").write_text(CITY_NEWS, encoding="utf-8")
     engine = Engine(EngineConfig(corpus, base / "index", base / "data"), real_encoder)
     engine.rebuild()
     return engine

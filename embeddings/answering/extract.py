@@ -1,0 +1,379 @@
+"""Candidate answers in a sentence: typed spans (people, roles, dates, durations, quantities,
+places, organisations) and the span that fills the question's slot.
+
+Everything works on the simplified matching form of a sentence; positions refer to it, and
+``original_span`` maps a span back to the document's own script. Types come from jieba's
+part-of-speech tags where it has them (``nr`` person, ``ns`` place, ``nt`` organisation,
+``m``/``q`` numerals and measure words); the hand rules below are small and general: date
+shapes, role titles, place and organisation suffixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from embeddings.answering.question import MEASURES, AnswerType, QuestionAnalysis
+from embeddings.lexical import segment, tag
+
+# Role titles: general Chinese vocabulary of positions (not taken from any document).
+TITLES = ("总支书记", "党委书记", "书记", "副主任", "主任", "部长", "队长", "组长", "常委", "市长", "省长", "区长",
+          "县长", "镇长", "主席", "委员", "局长", "处长", "院长", "校长", "经理", "董事长", "志愿者", "党员", "社长",
+          "厅长", "秘书长", "会长", "总监", "负责人", "代表", "主管", "总裁", "教授", "主任委员", "总经理", "总理",
+          "部长助理", "大使", "司令", "总统", "首相", "议员", "教练", "主编", "所长", "站长", "班长", "馆长")
+# The 100 most common surnames plus a few more: used only right after a role title, where
+# jieba's name tag is missing for rare given names.
+SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+               "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+               "万钱严覃武戴莫孔向汤倪应鲁葛易常乔赖文庞樊兰殷施洪")
+_PERSON = re.compile(
+    r"(?P<role>[^，。；：,;:“”]{0,40}?(?:" + "|".join(TITLES) + r"))"
+    r"(?P<name>[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?)"
+    r"(?=等|参加|出席|陪同|主持|介绍|表示|说|强调|指出|要求|，|。|；|、|,|$)"
+)
+# Units a quantity is counted in: the measure words questions count in, plus common units.
+UNITS = tuple(sorted(set(MEASURES) | {"%", "％", "万", "亿", "万元", "亿元", "美元", "平方米", "平方千米", "立方米",
+                                      "公顷", "亩", "厘米", "毫米", "千瓦", "万人", "万平方米", "余人", "多人", "公尺", "英尺",
+                                      "英里", "海里", "千克", "克", "升", "度", "分"},
+                     key=len, reverse=True))
+_CN_DIGIT = "零〇一二三四五六七八九十百千万亿两"
+_NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN_DIGIT}]+)(?:多|余|几)?"
+_N = rf"(?:\d{{1,2}}|[{_CN_DIGIT}]{{1,3}})"  # a month or day number
+_DAY = rf"(?:初[{_CN_DIGIT}]{{1,2}}|{_N}\s*[日号])"
+_DATE = re.compile(
+    rf"(?:公元前?)?\d{{1,4}}\s*年(?:代)?(?:\s*{_N}\s*月(?:\s*{_DAY})?)?(?:[初底末中])?"
+    # a year in Chinese numerals ("万历十一年二月") only with its month: "三年" alone is a duration
+    rf"|[{_CN_DIGIT}]{{1,4}}年{_N}月(?:{_DAY})?|元年"
+    rf"|{_N}\s*月\s*{_DAY}|[{_CN_DIGIT}]{{1,3}}月"
+    rf"|(?:今|去|明|前|后|同|当|次)年\s*(?:{_N}\s*月)?(?:\s*{_DAY})?"
+    rf"|\d{{1,2}}\s*月(?:[初底中下上旬]+)?|[{_CN_DIGIT}]+世纪(?:[{_CN_DIGIT}\d]+年代)?(?:[初末中]期?)?"
+    rf"|\d{{1,2}}世纪(?:\d+年代)?|(?:星期|周)[一二三四五六日天]|[昨今明前后]天|日前|近日|当天|当晚|清晨|凌晨"
+)
+_TIME_UNITS = "年|个月|月|周|星期|天|日|小时|个小时|钟头|分钟|秒|昼夜|个世纪|世纪"
+_DURATION = re.compile(rf"{_NUM}\s*(?:{_TIME_UNITS})(?:多|左右|之久)?|(?:半年|半天|半个月|多年|数年|数月|数天|数日)")
+_QUANTITY = re.compile(rf"{_NUM}\s*(?:%|％|[^\s\d，。；、,;:：“”（）()]{{1,3}})?")
+_PLACE_SUFFIX = re.compile(r"(?:省|市|县|区|镇|乡|村|街道|街|路|社区|州|国|岛|山|河|江|湖|海|港|湾|站|机场|广场|公园|中心|"
+                           r"室|馆|之家|学校|医院|大学|园|所|局)$")
+_ORG_SUFFIX = re.compile(r"(?:公司|集团|大学|学院|学校|医院|银行|协会|委员会|部|局|厅|处|署|院|所|社|台|队|俱乐部|"
+                         r"乐队|组织|机构|中心|基金会|出版社|工作室)$")
+_CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: ``text`` at ``start`` in the simplified sentence."""
+
+    text: str
+    start: int
+    type: AnswerType
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+def find_people(text: str) -> list[tuple[str, str]]:
+    """(role, name) pairs in simplified ``text``: a name right after a role title
+    (``东湖新城社区党委书记陶久娣``). Roles joined by ``、`` stay together."""
+    out = []
+    for m in _PERSON.finditer(text):
+        role = re.sub(r"^(座谈会上|会上|其中|以及|和|与|及)", "", m.group("role")).strip("、 ")
+        out.append((role, m.group("name")))
+    return out
+
+
+def _tagged(text: str, prefixes: tuple[str, ...], min_len: int = 2) -> list[Span]:
+    out, pos = [], 0
+    for word, flag in tag(text):
+        start = text.find(word, pos)
+        if start < 0:
+            continue
+        pos = start + len(word)
+        if flag.startswith(prefixes) and len(word) >= min_len:
+            out.append((word, start))
+    return out
+
+
+def _plausible_name(word: str) -> bool:
+    """jieba's dictionary tags some everyday words as names (康复 "recovery", 殷殷): a word it
+    lists as frequent, or a doubled character, is not taken for a person."""
+    from embeddings.lexical import word_frequency
+
+    return len(set(word)) > 1 and word_frequency(word) <= 100
+
+
+def _trim_common_words(name: str) -> tuple[str, int]:
+    """A transliterated name ("约翰·史密斯") out of the run of Han characters around its dots:
+    everyday words at either end ("专家", "先后") are not part of it. Returns the name and its
+    offset in ``name``."""
+    from embeddings.lexical import word_frequency
+
+    parts = name.split("·")
+    first, last = list(segment(parts[0])), list(segment(parts[-1]))
+    while len(first) > 1 and word_frequency(first[0]) > 100:
+        first.pop(0)
+    while len(last) > 1 and word_frequency(last[-1]) > 100:
+        last.pop()
+    trimmed = "·".join(["".join(first), *parts[1:-1], "".join(last)])
+    i = name.find(trimmed)
+    return (trimmed, i) if i >= 0 else (name, 0)
+
+
+def is_person(text: str) -> bool:
+    """Whether ``text`` is a person's name (as the tagger or a role title shows it)."""
+    return any(p.text == text for p in people(text)) or bool(re.fullmatch(r"[\u4e00-\u9fff]{1,6}(?:·[\u4e00-\u9fff]{1,6})+", text))
+
+
+def people(text: str) -> list[Span]:
+    """People named in ``text``: role + name pairs, jieba's person names, transliterated names."""
+    spans = {}
+    for m in _PERSON.finditer(text):
+        spans[m.start("name")] = Span(m.group("name"), m.start("name"), AnswerType.PERSON)
+    for word, start in _tagged(text, ("nr",)):
+        if not _plausible_name(word):
+            continue
+        if not any(s.start <= start < s.end for s in spans.values()):
+            spans[start] = Span(word, start, AnswerType.PERSON)
+    for m in re.finditer(r"(?<![A-Za-z])[A-Z][a-z]+(?: (?:[A-Z][a-z]+|de|van|von|da|di|la|le)){1,3}(?![A-Za-z])", text):
+        spans.setdefault(m.start(), Span(m.group(0), m.start(), AnswerType.PERSON))  # "Fay Fuller"
+    for m in re.finditer(r"[\u4e00-\u9fff]{1,6}(?:·[\u4e00-\u9fff]{1,6})+", text):
+        name, offset = _trim_common_words(m.group(0))
+        spans[m.start() + offset] = Span(name, m.start() + offset, AnswerType.PERSON)
+    return sorted(spans.values(), key=lambda s: s.start)
+
+
+def times(text: str) -> list[Span]:
+    return [Span(m.group(0).strip(), m.start(), AnswerType.TIME) for m in _DATE.finditer(text) if m.group(0).strip()]
+
+
+def durations(text: str) -> list[Span]:
+    dates = times(text)
+    return [Span(m.group(0), m.start(), AnswerType.DURATION) for m in _DURATION.finditer(text)
+            if not any(d.start <= m.start() < d.end for d in dates)]
+
+
+def quantities(text: str) -> list[Span]:
+    """Numbers with their unit, dates excluded."""
+    dates = times(text)
+    out = []
+    for m in _QUANTITY.finditer(text):
+        value = m.group(0)
+        if not re.search(r"\d", value) and len(value) < 2:
+            continue  # a lone 一/十 is rarely a quantity
+        if re.fullmatch(r"[一两]", value[:1]) and not re.search(r"\d", value) and len(value) <= 2:
+            continue
+        if any(d.start <= m.start() < d.end for d in dates):
+            continue
+        # keep what follows the number only when it is a unit
+        number = re.match(_NUM, value).group(0)
+        rest = value[len(number):].lstrip()
+        unit = next((u for u in UNITS if rest.startswith(u)), "")
+        out.append(Span(value[: value.find(rest) + len(unit)] if rest else value, m.start(), AnswerType.NUMBER))
+    return out
+
+
+def places(text: str) -> list[Span]:
+    out = [Span(w, s, AnswerType.PLACE) for w, s in _tagged(text, ("ns",))]
+    for word, start in _words_with_positions(text):
+        if len(word) >= 3 and _PLACE_SUFFIX.search(word):
+            out.append(Span(word, start, AnswerType.PLACE))
+    return _merge_adjacent(text, out)
+
+
+def organisations(text: str) -> list[Span]:
+    out = [Span(w, s, AnswerType.ORGANISATION) for w, s in _tagged(text, ("nt",))]
+    for word, start in _words_with_positions(text):
+        if len(word) >= 3 and _ORG_SUFFIX.search(word):
+            out.append(Span(word, start, AnswerType.ORGANISATION))
+    return _merge_adjacent(text, out)
+
+
+def _words_with_positions(text: str) -> list[tuple[str, int]]:
+    out, pos = [], 0
+    for word in segment(text):
+        start = text.find(word, pos)
+        if start >= 0:
+            out.append((word, start))
+            pos = start + len(word)
+    return out
+
+
+def _merge_adjacent(text: str, spans: list[Span]) -> list[Span]:
+    """Join touching spans (``武汉市`` + ``青和居社区``) into one."""
+    merged: list[Span] = []
+    for s in sorted(spans, key=lambda s: (s.start, -len(s.text))):
+        if merged and s.start <= merged[-1].end:
+            last = merged[-1]
+            end = max(last.end, s.end)
+            merged[-1] = Span(text[last.start:end], last.start, last.type)
+        else:
+            merged.append(s)
+    return merged
+
+
+EXTRACTORS = {
+    AnswerType.PERSON: people,
+    AnswerType.TIME: times,
+    AnswerType.DURATION: durations,
+    AnswerType.NUMBER: quantities,
+    AnswerType.PLACE: places,
+    AnswerType.ORGANISATION: organisations,
+}
+
+
+_TITLE_AT_END = re.compile("(?:" + "|".join(TITLES) + ")$")
+_ROLE_START = re.compile(r"[，。；：,;:“”（）()]|座谈会上|会上|其中|以及|和|与|及")
+
+
+def ends_with_title(text: str) -> bool:
+    """Whether ``text`` ends in a role title (``东湖新城社区党委书记``)."""
+    return bool(_TITLE_AT_END.search(text))
+
+
+def roles_of(name: str, text: str) -> list[Span]:
+    """The role written right before ``name`` (``省委办公厅副主任、…队长陈艳霞`` -> the role):
+    back from the name to the start of its clause, when that ends in a role title."""
+    out = []
+    for m in re.finditer(re.escape(name), text):
+        head = text[max(0, m.start() - 40): m.start()]
+        if not _TITLE_AT_END.search(head):
+            continue
+        cut = max((b.end() for b in _ROLE_START.finditer(head)), default=0)
+        role = head[cut:].strip("、 ")
+        if role:
+            out.append(Span(role, m.start() - len(role), AnswerType.ROLE))
+    return out
+
+
+_GLUE = frozenset("的了是在有")
+
+
+def _anchor(question_part: str, sentence: str, from_end: bool, min_chars: int = 2,
+            within: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """Where the words next to the question phrase occur in ``sentence``: the end of the
+    longest run of the last words of ``before`` (``from_end``), or the start of the longest
+    run of the first words of ``after``; particles (的, 了) are skipped. Only occurrences
+    inside ``within`` count. Returns (position, length of the run), or None when no run of
+    ``min_chars`` characters occurs."""
+    words = [w for w in segment(question_part) if w not in _GLUE]
+    lo, hi = within or (0, len(sentence))
+    for n in range(min(len(words), 4), 0, -1):
+        run = "".join(words[-n:] if from_end else words[:n])
+        if len(run) < min_chars:
+            continue
+        i = sentence.rfind(run, lo, hi) if from_end else sentence.find(run, lo, hi)
+        if i >= 0:
+            return (i + len(run) if from_end else i), len(run)
+    return None
+
+
+_EDGE = re.compile(r"^(?:是|为|由|在|于|了|的|有|被|和|与|及|[，、：》」』”’）)]|\s)+|(?:的|了|是|所|等|[，、《「『“‘（(]|\s)+$")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The text standing where the question phrase stands, and how much of the question's
+    wording around it the sentence repeats (``anchored`` characters)."""
+
+    text: str
+    start: int
+    anchored: int
+    both_sides: bool
+
+
+def slot(analysis: QuestionAnalysis, sentence: str, max_chars: int = 40) -> Slot | None:
+    """The text of ``sentence`` that stands where the question phrase stands in the question:
+    between the words before it and the words after it, or from the words before it to the end
+    of the clause (and back from the words after it). A gap that crosses clause punctuation
+    keeps the clause next to the words after it (where Chinese puts the answer: "是[斯洛文尼亚]
+    的足球运动员"), else the one after the words before it. None when the sentence does not
+    hold the question's words around a gap."""
+    before, after = analysis.before, analysis.after
+    left = _anchor(before, sentence, True) if before else None
+    lo = left[0] if left else 0
+    right = _anchor(after, sentence, False, within=(lo, len(sentence))) if after else None
+    # A one-character neighbour (以, 到) counts when the other side pins the place down.
+    if left is None and right is not None and before:
+        left = _anchor(before, sentence, True, 1, within=(max(0, right[0] - 16), right[0]))
+    if right is None and left is not None and after:
+        right = _anchor(after, sentence, False, 1, within=(left[0], min(len(sentence), left[0] + 16)))
+    if left is not None and right is not None and right[0] > left[0]:
+        start, end = left[0], right[0]
+        inner = list(_CLAUSE_END.finditer(sentence, start, end))
+        if inner:
+            start = inner[-1].end()
+    elif left is not None:
+        start = left[0]
+        m = _CLAUSE_END.search(sentence, start + 1)
+        end = m.start() if m else len(sentence)
+    elif right is not None:
+        end = right[0]
+        start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, end)), default=0)
+    else:
+        return None
+    raw = sentence[start:end]
+    text = _EDGE.sub("", raw)
+    if len(re.findall(r"[\w\u4e00-\u9fff]", text)) < 2 or len(text) > max_chars:
+        return None  # nothing but brackets and punctuation ("王金璐（）"), or a whole passage
+    anchored = (left[1] if left else 0) + (right[1] if right else 0)
+    return Slot(text, start + raw.find(text), anchored, left is not None and right is not None)
+
+
+def answer_phrase(sentence: str, start: int, end: int, limit: int = 40) -> tuple[int, int]:
+    """The phrase to show for an answer found at ``[start, end)``: its clause, grown by whole
+    neighbouring clauses (after, then before) while it stays within ``limit`` characters; a
+    clause longer than that is cut to the answer and the words next to it. The context keeps
+    what a tagger cuts off ("近" in "近5.6万平方米", "新会" after "广东") and lets the reader
+    check the answer; front ends show the answer itself in bold."""
+    left = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
+    m = _CLAUSE_END.search(sentence, end)
+    right = m.start() if m else len(sentence)
+    if right - left <= limit:
+        while True:
+            nxt = _CLAUSE_END.search(sentence, right + 1) if right < len(sentence) else None
+            new_right = nxt.start() if nxt else len(sentence)
+            grown = False
+            if right < len(sentence) and new_right - left <= limit:
+                right, grown = new_right, True
+            starts = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, max(0, left - 1))]
+            new_left = starts[-1] if starts else 0
+            if new_left < left and right - new_left <= limit:
+                left, grown = new_left, True
+            if not grown:
+                return left, _with_full_stop(sentence, right)
+    room = max(0, limit - (end - start)) // 2
+    lo, hi = max(left, start - room), min(right, end + room)
+    # snap to word boundaries
+    bounds = {0}
+    pos = 0
+    for word in segment(sentence[left:right]):
+        i = sentence.find(word, left + pos)
+        if i >= 0:
+            bounds.update((i, i + len(word)))
+            pos = i + len(word) - left
+    lo = min((b for b in bounds if lo <= b <= start), default=start)
+    hi = max((b for b in bounds if end <= b <= hi), default=end)
+    return lo, hi
+
+
+def _with_full_stop(sentence: str, end: int) -> int:
+    """``end``, moved past the sentence's final punctuation when only that follows."""
+    rest = sentence[end:]
+    return len(sentence) if rest and re.fullmatch(r"[。！？!?…」』”’）)]+", rest) else end
+
+
+_ERA_YEAR = re.compile(rf"(?<=[\u4e00-\u9fff]{{2}})[{_CN_DIGIT}]{{1,3}}年(?![多来间内后前中里半])")
+
+
+def typed_candidates(qtype: AnswerType, sentence: str, units: tuple[str, ...] = ()) -> list[Span]:
+    """Spans of ``qtype`` in the simplified ``sentence``; with ``units``, only those counted in
+    one of them (a "多少户" question is not answered by "七次"). A "when" question also takes a
+    year in Chinese numerals after a reign name ("崇宁五年"), which elsewhere reads as a duration."""
+    extract = EXTRACTORS.get(qtype)
+    spans = extract(sentence) if extract else []
+    if qtype is AnswerType.TIME:
+        spans += [Span(m.group(0), m.start(), qtype) for m in _ERA_YEAR.finditer(sentence)
+                  if not any(s.start <= m.start() < s.end for s in spans)]
+    if units:
+        spans = [s for s in spans if any(u in sentence[s.start:s.end + len(u)] for u in units)]
+    return spans

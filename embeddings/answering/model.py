@@ -1,0 +1,69 @@
+"""What an answer is: the direct answer's pieces, the passages behind them, and why it was
+declined when it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from corpus.model import Passage
+from embeddings.answering.question import AnswerType, QuestionAnalysis
+from embeddings.search import Hit
+
+
+class AnswerKind(Enum):
+    """How the direct answer is shaped (the front ends label it accordingly)."""
+
+    PEOPLE = "people"  # people, each with their role
+    POINTS = "points"  # what someone emphasised, one point per statement
+    FACT = "fact"  # a short span: a role, date, number, place, name...
+    SENTENCE = "sentence"  # the sentence or clause that answers
+    NONE = "none"  # the documents do not answer it
+
+
+@dataclass(frozen=True)
+class Point:
+    """One piece of the direct answer, verbatim (original script) from ``passage``."""
+
+    text: str
+    passage: Passage
+    score: float
+    sentence: str = ""  # the whole sentence it was taken from (original script)
+    span: str = ""  # within ``text``, the answer itself (a date, a name), for highlighting
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A supporting passage with its sentences; ``key`` marks those that carry the answer."""
+
+    hit: Hit
+    sentences: tuple[str, ...]
+    key: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    script: str  # of the question: zh-Hans, zh-Hant, en
+    kind: AnswerKind
+    points: tuple[Point, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    suggestion: Hit | None = None  # the closest passage, when declined
+    analysis: QuestionAnalysis | None = None
+    reason: str = ""  # why it was declined: for logs, evaluation and tests
+    coverage: float | None = None  # share of the question's words found in the answer's passage
+    sentence_coverage: float | None = None  # ... in the sentence the answer comes from
+
+    @property
+    def answered(self) -> bool:
+        return self.kind is not AnswerKind.NONE
+
+    @property
+    def direct(self) -> str:
+        """The direct answer as one line of text (the points joined)."""
+        return "；".join(p.text for p in self.points)
+
+    @property
+    def type(self) -> AnswerType | None:
+        return self.analysis.type if self.analysis else None

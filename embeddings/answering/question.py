@@ -1,0 +1,319 @@
+"""Question analysis: what kind of answer is expected, who or what the question is about,
+and which words an answer must be about. Works on simplified, traditional and English
+questions; nothing here knows any particular document.
+
+Chinese keeps question words in place ("东湖新城社区的党委书记是谁" asks for the words that
+would stand where 谁 stands), so besides the answer type we record the words right before and
+after the question phrase: the extractor looks for the same words in a sentence and takes
+what sits between them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from corpus.clean import match_form, script_of
+from embeddings.lexical import STOPWORDS, latin_pinyin_terms, word_frequency
+
+# A one-character word jieba's dictionary has seen fewer times than this carries meaning.
+RARE_CHARACTER = 1000
+
+
+class AnswerType(Enum):
+    """The kind of thing a question asks for."""
+
+    PERSON = "person"
+    ROLE = "role"  # the position or title of a person
+    ORGANISATION = "organisation"
+    PLACE = "place"
+    TIME = "time"  # a date or point in time
+    DURATION = "duration"
+    NUMBER = "number"  # a quantity, with its unit
+    STATEMENTS = "statements"  # what someone emphasised, required, said
+    REASON = "reason"
+    MANNER = "manner"  # how something is done
+    YES_NO = "yes_no"
+    DESCRIPTION = "description"  # what something is; anything else
+
+    @property
+    def typed(self) -> bool:
+        """Types whose answer is a short span that can be recognised on its own."""
+        return self in _TYPED
+
+
+_TYPED = frozenset({AnswerType.PERSON, AnswerType.ROLE, AnswerType.ORGANISATION, AnswerType.PLACE,
+                    AnswerType.TIME, AnswerType.DURATION, AnswerType.NUMBER})
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What a question asks, in the simplified matching form."""
+
+    text: str  # as asked
+    script: str  # zh-Hans, zh-Hant, en, other
+    normalised: str  # match_form(text)
+    type: AnswerType
+    focus: str = ""  # the person or thing asked about ("陈艳霞" in "陈艳霞担任什么职务"), may be Latin
+    content: tuple[str, ...] = ()  # words an answer must be about (Chinese words, or English lemmas)
+    before: str = ""  # Chinese: the words just before the question phrase
+    after: str = ""  # Chinese: the words just after it
+    pinyin: tuple[str, ...] = field(default=())  # English: runs that spell Chinese names in pinyin
+    units: tuple[str, ...] = ()  # what a number or date must be counted in ("多少户" -> 户, "哪一年" -> 年)
+    plural: bool = False  # asks for several ("哪些人", "哪两个社区", "who attended")
+
+    @property
+    def cross_lingual(self) -> bool:
+        return self.script not in ("zh-Hans", "zh-Hant")
+
+
+# --- Chinese ------------------------------------------------------------------------------
+# General vocabulary, not taken from any document: the nouns that say which kind of thing a
+# "哪个/什么 + noun" question asks for.
+_PERSON_NOUNS = ("人", "人物", "人员", "领导", "官员", "干部", "成员", "代表", "演员", "作者", "作家", "歌手",
+                 "球员", "选手", "运动员", "学者", "科学家", "皇帝", "国王", "总统", "主席", "书记", "导演",
+                 "老师", "学生", "同志", "嘉宾", "负责人", "创始人", "发明者", "发现者", "设计师", "角色")
+_ROLE_NOUNS = ("职务", "职位", "身份", "职业", "头衔", "官职", "职称", "岗位", "称号", "工作")
+_PLACE_NOUNS = ("地方", "地点", "地区", "城市", "国家", "省份", "省", "市", "县", "区", "位置", "场所", "地址",
+                "社区", "街道", "村", "镇", "岛", "山", "河", "湖", "海", "洲", "大陆", "机场", "车站")
+_ORG_NOUNS = ("公司", "机构", "组织", "单位", "部门", "大学", "学校", "学院", "医院", "团队", "球队", "俱乐部",
+              "乐队", "政党", "企业", "集团", "银行", "出版社", "电视台", "媒体", "品牌", "厂商")
+_TIME_NOUNS = ("时候", "时间", "日子", "年", "年份", "年代", "世纪", "朝代", "时期", "月份", "月", "天", "日",
+               "日期", "季节", "时代", "阶段")
+_SPEECH_VERBS = ("强调", "指出", "要求", "表示", "提出", "说", "讲", "谈到", "提到", "介绍", "认为", "宣布", "呼吁")
+# Nouns that only frame a question ("哪些方面的工作", "什么情况"): not what it is about.
+_GENERIC = {"方面", "情况", "内容", "问题", "东西", "事情", "事", "哪些", "什么"}
+_MEASURE_ADJ = "长高大重远深宽厚久快"
+
+_QP = r"(?:哪|什么|啥|何)"
+_CN_RULES: list[tuple[re.Pattern, AnswerType | None]] = [
+    (re.compile(r"(?<![成作称认视以])为什么(?!样)|为何|什么原因|原因是什么|何故"), AnswerType.REASON),
+    (re.compile(r"几几年|哪一年|哪年"), AnswerType.TIME),
+    (re.compile(r"多久|多长时间|多少(?:年|天|个月|小时|分钟|秒|周|星期)|(?<![那这前近头哪])几(?:年|天|个月|个小时|小时|分钟|周|个星期)"),
+     AnswerType.DURATION),
+    (re.compile(r"什么时候|何时|哪(?:一)?(?:年|天|日|月)|几月|几号|几日|几点|什么时间|何年|哪个(?:时期|朝代|年代|世纪)"),
+     AnswerType.TIME),
+    (re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个地方"), AnswerType.PLACE),
+    (re.compile(r"谁|哪位|哪些人|什么人|叫什么名字|叫什么|什么名字|名字是什么"), AnswerType.PERSON),
+    (re.compile(r"多少|(?<![那这前近头哪])几(?:个|位|名|次|家|种|座|所|条|项|部|本|场|届|岁|人)?|多[" + _MEASURE_ADJ + r"]"),
+     AnswerType.NUMBER),
+    (re.compile(_QP + r"(?!样)(?:些|个|位|家|种|座|所|条|项|部|本|一个|一位|一家|两个|几个|\d+个)?"), None),  # typed by its noun
+    (re.compile(r"怎样|怎么样|怎么|如何|什么样|哪些方面"), AnswerType.MANNER),
+    (re.compile(r"是否|是不是|有没有|能否|可否|吗[？?]?$"), AnswerType.YES_NO),
+]
+_WH_PHRASE = re.compile(
+    r"为什么|为何|多久|多长时间|什么时候|何时|哪里|哪儿|何地|何处|谁|多少|几|多[" + _MEASURE_ADJ + r"]|怎样|怎么样|怎么|如何|"
+    r"是否|是不是|有没有|" + _QP + r"(?:些|个|位|家|种|座|所|条|项|部|本|一个|一位|一家|两个|几个|样|\d+个)?")
+_TRAILING = re.compile(r"[呢吗吧啊呀的了？?！!。，, ]+$")
+
+
+# A transliterated foreign name: parts joined by "·", the last one ending before a function word.
+_TRANSLITERATED = r"[\u4e00-\u9fff]{1,8}(?:·[\u4e00-\u9fff]{1,6}?)+(?=[的是在于和与为从被把及等曾，。、]|[^\u4e00-\u9fff·]|$)"
+
+
+def _noun_after(q: str, end: int) -> str:
+    """The noun that follows a question word (``什么职务`` -> ``职务``)."""
+    from embeddings.lexical import segment
+
+    words = segment(q[end:end + 8])
+    return words[0] if words else ""
+
+
+def _type_of_noun(noun: str) -> AnswerType | None:
+    for nouns, t in ((_ROLE_NOUNS, AnswerType.ROLE), (_TIME_NOUNS, AnswerType.TIME),
+                     (_PERSON_NOUNS, AnswerType.PERSON), (_ORG_NOUNS, AnswerType.ORGANISATION),
+                     (_PLACE_NOUNS, AnswerType.PLACE)):
+        if noun in nouns or (len(noun) > 1 and noun.endswith(nouns)):
+            return t
+    return None
+
+
+def _named_entities(q: str) -> list[str]:
+    """Names, places, organisations and titles (《…》) in a question, longest first."""
+    from embeddings.lexical import tag
+
+    found = [m.group(1) for m in re.finditer(r"《([^》]+)》", q)]
+    found += re.findall(_TRANSLITERATED, q)
+    found += [w for w, flag in tag(q) if flag.startswith(("nr", "ns", "nt", "nz")) and len(w) > 1]
+    return sorted(dict.fromkeys(found), key=len, reverse=True)
+
+
+# Words made only of these characters are grammar ("要朝", "对于"), not content.
+_FUNCTION_CHARS = frozenset("要朝向往把被让使给对为以于在从由和与及或而但就都也还又才将已曾会能可应该得地的了着过吗呢吧啊是有")
+
+
+def _content_words(text: str, drop: set[str]) -> tuple[str, ...]:
+    from embeddings.lexical import segment
+
+    words = [w for w in segment(text) if w not in STOPWORDS and w not in drop and re.search(r"[\w\u4e00-\u9fff]", w)
+             and not set(w) <= _FUNCTION_CHARS]
+    return tuple(dict.fromkeys(words))
+
+
+def _is_person_name(text: str) -> bool:
+    """A person's name alone: one word jieba tags as a name, or a transliteration (``莱昂德罗·内托``)."""
+    from embeddings.lexical import tag
+
+    if re.fullmatch(_TRANSLITERATED, text):
+        return True
+    tags = tag(text)
+    return len(tags) == 1 and tags[0][1].startswith("nr")
+
+
+def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
+    q = match_form(text)
+    body = _TRAILING.sub("", q)
+    qtype: AnswerType | None = None
+    span = (len(body), len(body))
+    head = ""
+    for pattern, t in _CN_RULES:
+        m = pattern.search(body)
+        if m:
+            qtype, span = t, m.span()
+            if t is None:  # 哪个/什么 + noun: the noun decides
+                head = _noun_after(body, m.end())
+                if not _type_of_noun(head):  # "X的职业是什么": the noun before 是 decides
+                    before_is = re.search(r"的?([\u4e00-\u9fff]{1,4})是$", body[: m.start()])
+                    head = before_is.group(1) if before_is and _type_of_noun(before_is.group(1)) else head
+                noun_type = _type_of_noun(head)
+                qtype = noun_type or t or AnswerType.DESCRIPTION
+                if head and body[m.end():].startswith(head) and noun_type:
+                    span = (m.start(), m.end() + len(head))
+            break
+    qtype = qtype or AnswerType.DESCRIPTION
+    before = re.sub(r"(?:是|的|有|在|为|叫|了|由|被|对|把|到)+$", "", body[: span[0]]).strip()
+    after = re.sub(r"^(?:是|的|了|呢)+", "", body[span[1]:]).strip()
+    if head and head in ("身份", "方式", "形式", "样子", "状态"):
+        after = head + after  # "以什么身份到" is answered by "以普通党员身份到"
+
+    speech = next((v for v in _SPEECH_VERBS if v in body), "")
+    focus = ""
+    if speech and qtype in (AnswerType.DESCRIPTION, AnswerType.MANNER) and re.search(
+            r"(?:" + "|".join(_SPEECH_VERBS) + r")(?:了|过|的)?(?:些)?(?:什么|哪些|啥)", body):
+        qtype = AnswerType.STATEMENTS
+        focus = re.sub(r"^(?:请问|那么|那|还)", "", body[: body.find(speech)]).strip()
+    # "X是谁" asks who X is: the role of the person named.
+    who_is = re.fullmatch(r"(.{2,16}?)(?:是谁|是什么人|是何人|是做什么的)", body)
+    if who_is and qtype == AnswerType.PERSON and _is_person_name(who_is.group(1)):
+        qtype, focus = AnswerType.ROLE, who_is.group(1)
+    entities = _named_entities(body)
+    if qtype == AnswerType.ROLE and not focus:
+        people = [e for e in entities if _is_person_name(e)]
+        m = re.match(r"(.{2,12}?)(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)", body)
+        focus = people[0] if people else (m.group(1) if m else "")
+    if not focus:
+        focus = entities[0] if entities else ""
+    # The noun right after the question word names the answer's class ("什么倾向" is answered
+    # by "机关化"): the answer's sentence need not repeat it.
+    drop = {head, speech} if qtype == AnswerType.STATEMENTS else {head}
+    if qtype == AnswerType.ROLE:  # the verbs that frame a question about a position
+        drop |= {"担任", "任", "出任", "身为", "是"}
+    content = _content_words(f"{before} {after}", drop | _GENERIC)
+    if len(content) > 1:  # common one-character words (去, 开, 让) are mostly grammar; rare ones are not (畠)
+        content = tuple(w for w in content if len(w) > 1 or word_frequency(w) < RARE_CHARACTER) or content
+    if focus and focus in body:  # a name is one word, not the pieces jieba may cut it into
+        content = (focus, *(w for w in content if w not in focus))
+    plural = bool(re.search(r"哪些|哪几|哪[两二三四五六七八九十]|几[个位名家]|都有谁|有谁|分别|都是谁", body))
+    return QuestionAnalysis(text, script, q, qtype, focus, content, before, after, units=_units(body, qtype),
+                            plural=plural)
+
+
+# Measure words a "多少/几" question counts in; 人 is counted as 人, 名 or 位.
+MEASURES = ("平方公里", "公里", "千米", "公斤", "千克", "亿元", "万元", "小时", "分钟", "个月", "米", "吨", "元", "个",
+             "位", "名", "户", "次", "岁", "年", "人", "家", "座", "所", "条", "项", "部", "本", "场", "届", "件", "只",
+             "头", "辆", "架", "艘", "层", "栋", "间", "张", "台", "套", "支", "篇", "首", "集", "期", "天", "周", "倍")
+_SAME_UNIT = {"人": ("人", "名", "位"), "名": ("名", "人", "位"), "位": ("位", "名", "人"), "天": ("天", "日")}
+
+
+def _units(body: str, qtype: AnswerType) -> tuple[str, ...]:
+    if qtype in (AnswerType.NUMBER, AnswerType.DURATION):
+        m = re.search(r"(?:多少|几)(" + "|".join(MEASURES) + ")", body)
+        if m:
+            return _SAME_UNIT.get(m.group(1), (m.group(1),))
+        if re.search(r"多大(?:年纪|岁数)|年龄|几岁|多少岁", body):
+            return ("岁",)
+    if qtype is AnswerType.TIME:
+        if re.search(r"哪(?:一)?年|何年|几几年|哪个年份", body):
+            return ("年", "世纪")
+        if re.search(r"哪(?:一)?(?:天|日)|几号|几日", body):
+            return ("日", "号", "天")
+        if re.search(r"几月|哪(?:一)?个?月", body):
+            return ("月",)
+    return ()
+
+
+# --- English --------------------------------------------------------------------------------
+_EN_STOP = STOPWORDS | frozenset(
+    "did does do has have had was were is are be been being will would can could should may might must "
+    "there their them his her him they she he it its this that these those who whom whose which what "
+    "when where why how much many long any some all also than then into onto about over under between "
+    "during after before per via as if so not no yes please tell me us you your i my our mentioned "
+    "text document documents article passage report name named called "
+    # words that name the kind of answer, not what it is about
+    "position post title role job office rank occupation profession date year day month time place "
+    "location person people number hold serve".split())
+_EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
+    (re.compile(r"\bwhy\b|\breason\b"), AnswerType.REASON),
+    (re.compile(r"\bhow long\b.*\b(?:last|lasted|take|took|spend|spent|stay|stayed)\b|\bfor how long\b|"
+                r"\bhow many (?:years|days|months|hours|minutes|weeks)\b"), AnswerType.DURATION),
+    (re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:date|year|day|month)\b|\bwhat time\b"),
+     AnswerType.TIME),
+    (re.compile(r"\bwhat (?:position|post|title|role|job|office|rank|occupation|profession)s?\b|"
+                r"\bwho is\b(?!.*\b(?:the|a|an)\b)"), AnswerType.ROLE),
+    (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhat is the name\b|\bwhich (?:person|people|leaders?|officials?)\b"),
+     AnswerType.PERSON),
+    (re.compile(r"\bwhere\b|\bwhich (?:place|city|country|province|community|communities|area|site|facilit\w*|"
+                r"building|location|district)\b|\bwhat (?:place|city|country|location)\b"), AnswerType.PLACE),
+    (re.compile(r"\bwhich (?:company|companies|organi[sz]ation|institution|department|university|school|team)\b"),
+     AnswerType.ORGANISATION),
+    (re.compile(r"\bhow (?:many|much|long|far|tall|high|big|large|old|deep|wide)\b|\bwhat (?:is|was) the "
+                r"(?:number|population|area|length|height|size|price|cost|amount|total|budget|age|distance)\b"),
+     AnswerType.NUMBER),
+    (re.compile(r"\bwhat (?:did|does|do|has|have)\b.*\b(?:emphasi[sz]e|stress|say|said|require|urge|call for|"
+                r"point out|demand|ask for|propose|announce)d?\b"), AnswerType.STATEMENTS),
+    (re.compile(r"\bhow\b"), AnswerType.MANNER),
+    (re.compile(r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b"), AnswerType.YES_NO),
+]
+_CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
+
+
+def _lemma(word: str) -> str:
+    import simplemma
+
+    return simplemma.lemmatize(word, lang="en")
+
+
+def _analyse_english(text: str, script: str) -> QuestionAnalysis:
+    q = match_form(text)
+    qtype = next((t for pattern, t in _EN_RULES if pattern.search(q)), AnswerType.DESCRIPTION)
+    names = [m.group(1) for m in _CAPITALISED.finditer(text.strip())]
+    focus = max(names, key=len) if names else ""
+    if qtype == AnswerType.STATEMENTS:
+        m = re.search(r"\bwhat (?:did|does|do|has|have) (.+?) (?:emphasi|stress|say|said|require|urge|call|point|"
+                      r"demand|ask|propose|announce)", q)
+        if m:
+            subject = re.sub(r"^(?:the|a|an) ", "", m.group(1))
+            focus = focus if focus and focus.lower() in subject else subject
+    words = re.findall(r"[a-z]+", q)
+    content = tuple(dict.fromkeys(_lemma(w).lower() for w in words if w not in _EN_STOP and len(w) > 1))
+    units = ()
+    if qtype in (AnswerType.NUMBER, AnswerType.DURATION):
+        m = re.search(r"\bhow (old)\b|\bhow many (people|persons|years|days|months|times|households|members)\b", q)
+        if m:
+            units = _EN_UNITS[m.group(1) or m.group(2)]
+    plural = qtype is AnswerType.PERSON and not re.search(r"\bwho is\b|\bwho was\b|\bname of the\b", q)
+    return QuestionAnalysis(text, script, q, qtype, focus, content, pinyin=tuple(latin_pinyin_terms(q)), units=units,
+                            plural=plural)
+
+
+_EN_UNITS = {"old": ("岁",), "people": ("人", "名", "位"), "persons": ("人", "名", "位"), "years": ("年",),
+             "days": ("天", "日"), "months": ("月",), "times": ("次",), "households": ("户",), "members": ("人", "名")}
+
+
+def analyse(text: str) -> QuestionAnalysis:
+    """Analyse a question in simplified or traditional Chinese, or English."""
+    script = script_of(text)
+    if script in ("zh-Hans", "zh-Hant"):
+        return _analyse_chinese(text, script)
+    return _analyse_english(text, script)
