@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test index eval bench lint clean
+.PHONY: setup run test index eval eval-cmrc bench lint clean
+CMRC ?= ../shared/eval/cmrc2018
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,16 @@ run: setup
 index: setup
 	$(BIN)/qabot index build
 
+# The seed's question set and our own probes (both kept in the repo).
 eval: setup
-	$(BIN)/qabot eval ../shared/eval/dev.jsonl
+	$(BIN)/qabot eval tests/data/dev.jsonl
+	$(BIN)/qabot eval tests/data/seed_probes.jsonl
+
+# CMRC 2018 (public Wikipedia reading comprehension) with its own corpus and index, as a user
+# would run it; a benchmark of several minutes, not part of the tests.
+eval-cmrc: setup
+	QABOT_CORPUS_DIR=$(CMRC)/corpus QABOT_DATA_DIR=data-cmrc $(BIN)/qabot index build
+	QABOT_CORPUS_DIR=$(CMRC)/corpus QABOT_DATA_DIR=data-cmrc $(BIN)/qabot eval $(CMRC)/questions.jsonl
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -39,4 +48,4 @@ lint: setup
 	$(BIN)/ruff check bot corpus embeddings tests bench
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data data-cmrc

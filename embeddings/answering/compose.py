@@ -14,7 +14,7 @@ import numpy as np
 from corpus.clean import match_form, to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract
-from embeddings.answering.gate import GateParams, coverage, local_weights, weighted_terms
+from embeddings.answering.gate import GateParams, coverage, judge, local_weights, weighted_terms
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
 from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse
 from embeddings.encoder import Encoder
@@ -110,9 +110,9 @@ class ExtractiveComposer:
         if not hits:
             return Answer(question, a.script, AnswerKind.NONE, analysis=a, reason="nothing retrieved")
         gate = self.params.gate
-        floor = gate.min_score_cross_lingual if a.cross_lingual else gate.min_score
-        if hits[0].score < floor:
-            return self._decline(a, hits, f"best passage scores {hits[0].score:.3f} < {floor}")
+        floor = gate.score_floor(a, hits[0].score)
+        if floor:
+            return self._decline(a, hits, floor)
 
         qv = query_vector if query_vector is not None else self.encoder.encode_queries([a.normalised])[0]
         terms = weighted_terms(a, bm25)
@@ -137,19 +137,14 @@ class ExtractiveComposer:
         points, kind = self._compose(a, ranked, vecs, sentences)
         if not points:
             return self._decline(a, hits, f"no {a.type.value} found in the best passages")
-        # The gate: the question's words must be in the best passages (title and section
-        # included), and a short typed answer must come from a sentence about the question.
-        minimum, sentence_minimum = gate.coverage_thresholds(a.cross_lingual)
-        covered = max(coverage(terms, _form(" ".join((h.passage.doc_title, h.passage.section, h.passage.text))))
-                      for h in top)
-        in_sentence = coverage(terms, _form(points[0].sentence or points[0].text))
-        if covered < minimum:
-            return self._decline(a, hits, f"question words covered {covered:.2f} < {minimum}", covered, in_sentence)
-        if kind is AnswerKind.FACT and in_sentence < sentence_minimum:
-            return self._decline(a, hits, f"the {a.type.value} found is in a sentence about something else "
-                                          f"({in_sentence:.2f} < {sentence_minimum:.2f})", covered, in_sentence)
+        verdict = judge(a, terms, [_form(" ".join((h.passage.doc_title, h.passage.section, h.passage.text)))
+                                   for h in top],
+                        _form(points[0].sentence or points[0].text), kind is AnswerKind.FACT and not points[0].anchored,
+                        bm25, gate)
+        if verdict.reason:
+            return self._decline(a, hits, verdict.reason, verdict.coverage, verdict.predicate)
         return Answer(question, a.script, kind, tuple(points), self._evidence(top, points), tuple(hits), analysis=a,
-                      coverage=covered, sentence_coverage=in_sentence)
+                      coverage=verdict.coverage, sentence_coverage=verdict.predicate)
 
     def _decline(self, a: QuestionAnalysis, hits: list[Hit], reason: str, covered: float | None = None,
                  in_sentence: float | None = None) -> Answer:
@@ -179,6 +174,9 @@ class ExtractiveComposer:
         if t is AnswerType.PERSON:
             if a.plural:
                 return self._people(a, ranked), AnswerKind.PEOPLE
+            sharing = self._people_before_predicate(a, ranked)
+            if len(sharing) > 1:
+                return sharing, AnswerKind.PEOPLE
             return self._typed(a, ranked), AnswerKind.FACT
         if t.typed and t is not AnswerType.ROLE:
             return self._typed(a, ranked), AnswerKind.FACT
@@ -207,11 +205,12 @@ class ExtractiveComposer:
         _, _, s, sl = max(found, key=lambda f: (f[0], f[1]))
         return s, sl
 
-    def _point(self, s: _Sentence, start: int, end: int, phrase: bool = True) -> Point:
+    def _point(self, s: _Sentence, start: int, end: int, phrase: bool = True, anchored: bool = True) -> Point:
         """A point for the answer at ``[start, end)`` of ``s``: shown as its phrase (see
         ``extract.answer_phrase``) with the answer itself kept as ``span``."""
         lo, hi = extract.answer_phrase(s.form, start, end) if phrase else (start, end)
-        return Point(s.original_span(lo, hi), s.hit.passage, s.score, s.original, s.original_span(start, end))
+        return Point(s.original_span(lo, hi), s.hit.passage, s.score, s.original, s.original_span(start, end),
+                     anchored)
 
     def _typed(self, a: QuestionAnalysis, ranked: list[_Sentence]) -> list[Point]:
         """A person, date, duration, number, place or organisation: the candidate in the
@@ -229,12 +228,11 @@ class ExtractiveComposer:
             if inside:
                 return [self._point(s, inside[0].start, inside[0].end)]
         focus = _form(a.focus) if a.focus and not a.cross_lingual else ""
-        window = self._window(ranked)
-        for s in window + [s for s in ranked[: self.params.slot_sentences] if s not in window]:
+        for s in self._window(ranked):
             spans = [c for c in extract.typed_candidates(a.type, s.cased, a.units) if c.text.lower() != focus]
             if spans:
                 chosen = self._nearest(a, s, spans)
-                return [self._point(s, chosen.start, chosen.end)]
+                return [self._point(s, chosen.start, chosen.end, anchored=False)]
         if a.type in (AnswerType.PLACE, AnswerType.ORGANISATION, AnswerType.PERSON, AnswerType.TIME):
             # Taggers miss many names ("Jam Cast", 《本草拾遗》) and times are not always dates
             # ("出征陈友谅时", "中新世晚期"): the slot or sentence will do, and the gate judges it.
@@ -254,7 +252,7 @@ class ExtractiveComposer:
                 for role in extract.roles_of(p.text, s.form):
                     if role.end == p.start and all(w in role.text for w in words):
                         return Point(s.original_span(role.start, p.end), s.hit.passage, s.score, s.original,
-                                     s.original_span(p.start, p.end))
+                                     s.original_span(p.start, p.end), anchored=True)
         return None
 
     def _nearest(self, a: QuestionAnalysis, s: _Sentence, spans: list[extract.Span]) -> extract.Span:
@@ -278,11 +276,27 @@ class ExtractiveComposer:
         for s in ranked[:6]:
             for name in names:
                 for role in extract.roles_of(name, s.form):
-                    return [self._point(s, role.start, role.end + len(name), phrase=False)]
+                    return [self._point(s, role.start, role.end + len(name), phrase=False, anchored=bool(focus))]
         if found and (not focus or focus in found[0].form):
             s, sl = found
             return [self._point(s, sl.start, sl.start + len(sl.text), phrase=False)]
         return []
+
+    def _people_before_predicate(self, a: QuestionAnalysis, ranked: list[_Sentence]) -> list[Point]:
+        """"谁参加了调研": 谁 does not say how many. When the question's words after it (its
+        predicate) are found in one of the best sentences, everyone named before them there
+        shares it ("王瑞连，…王忠林参加调研")."""
+        if a.before or not a.after or a.cross_lingual:
+            return []
+        found = self._best_slot(a, ranked)
+        if not found or not found[1].anchored:
+            return []
+        s, sl = found
+        end = sl.start + len(sl.text)
+        focus = _form(a.focus) if a.focus else ""
+        return [Point(self._with_role(s, p), s.hit.passage, s.score, s.original, s.original_span(p.start, p.end),
+                      anchored=True)
+                for p in extract.people(s.cased) if p.end <= end and p.text.lower() != focus]
 
     def _people(self, a: QuestionAnalysis, ranked: list[_Sentence]) -> list[Point]:
         """Several people asked for: those (with their roles) of the best sentences that name

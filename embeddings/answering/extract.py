@@ -82,7 +82,8 @@ def find_people(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _tagged(text: str, prefixes: tuple[str, ...], min_len: int = 2) -> list[Span]:
+def _tagged(text: str, prefixes: tuple[str, ...], min_len: int = 2) -> list[tuple[str, int]]:
+    """(word, position) of the words whose jieba tag starts with one of ``prefixes``."""
     out, pos = [], 0
     for word, flag in tag(text):
         start = text.find(word, pos)
@@ -172,20 +173,20 @@ def quantities(text: str) -> list[Span]:
     return out
 
 
-def places(text: str) -> list[Span]:
-    out = [Span(w, s, AnswerType.PLACE) for w, s in _tagged(text, ("ns",))]
-    for word, start in _words_with_positions(text):
-        if len(word) >= 3 and _PLACE_SUFFIX.search(word):
-            out.append(Span(word, start, AnswerType.PLACE))
+def _names(text: str, flag: str, suffix: re.Pattern, kind: AnswerType) -> list[Span]:
+    """Words jieba tags ``flag``, and words of three characters or more ending in ``suffix``,
+    touching ones joined."""
+    out = [Span(w, s, kind) for w, s in _tagged(text, (flag,))]
+    out += [Span(w, s, kind) for w, s in _words_with_positions(text) if len(w) >= 3 and suffix.search(w)]
     return _merge_adjacent(text, out)
+
+
+def places(text: str) -> list[Span]:
+    return _names(text, "ns", _PLACE_SUFFIX, AnswerType.PLACE)
 
 
 def organisations(text: str) -> list[Span]:
-    out = [Span(w, s, AnswerType.ORGANISATION) for w, s in _tagged(text, ("nt",))]
-    for word, start in _words_with_positions(text):
-        if len(word) >= 3 and _ORG_SUFFIX.search(word):
-            out.append(Span(word, start, AnswerType.ORGANISATION))
-    return _merge_adjacent(text, out)
+    return _names(text, "nt", _ORG_SUFFIX, AnswerType.ORGANISATION)
 
 
 def _words_with_positions(text: str) -> list[tuple[str, int]]:

@@ -1,15 +1,19 @@
 """The answer gate: does the evidence actually talk about what the question asks?
 
 A single threshold on the best passage's similarity cannot tell "应勇喜欢吃什么？" from
-"应勇强调了什么？": on-topic passages always score high. So besides a floor on that
-similarity (for questions about something else entirely), an answer must
+"应勇强调了什么？": on-topic passages always score high. So besides a floor on that score (for
+questions about something else entirely), an answer must
 
-- cover the question's content words: the share of their weight (idf in this corpus; words the
-  corpus never uses weigh the most) found in the answer's passage, its section and title.
-  English words are looked for through their dictionary translations, and names through
-  their pinyin;
-- have a candidate of the expected type (a date for "when", a number for "how many", the
-  person asked about for "what is X's position").
+- come from passages that hold the question's words: the share of their weight (idf in this
+  corpus, so a word the corpus never uses weighs the most; verbs, where questions reword, half;
+  two words the question writes together also as that phrase) found in one of the best
+  passages, its section and title. Abbreviations count (减轻负担 -> 减负). English words are
+  looked for through their dictionary translations, names through their pinyin;
+- for a date, number or duration picked by nearness rather than between the question's own
+  words, come from a sentence holding the question's predicate ("建于" in "建于哪一年").
+
+The composer adds the checks that need candidates: no date or number of the unit asked for,
+no statement by the speaker named.
 """
 
 from __future__ import annotations
@@ -18,23 +22,30 @@ import math
 from dataclasses import dataclass, replace
 
 from embeddings.answering.dictionary import chinese_for
-from embeddings.answering.question import QuestionAnalysis
+from embeddings.answering.question import AnswerType, QuestionAnalysis
 from embeddings.lexical import BM25, pinyin_terms, tag
 
 
 @dataclass(frozen=True)
 class GateParams:
-    """Thresholds, each measured on the question sets (see README, "How answers are checked").
+    """Thresholds. The two coverage thresholds were chosen with ``bench/calibrate_gate.py`` on
+    every other question of CMRC 2018 (most questions handled right with at most 10% of the
+    answerable ones refused) and checked on the other half and on the seed's sets.
 
-    ``min_coverage``: the share of the question's content-word weight that the answer's passage
-    must hold. ``min_score``: the fused score of the best passage below which the documents are
-    about something else; cross-lingual (English) similarities run about 0.1 lower."""
+    ``min_coverage``: the share of the question's word weight that one of the best passages
+    must hold. ``min_sentence_coverage``: the share of the question's predicate that the
+    sentence of a date or number picked by nearness must hold (anything from 0.05 to 0.5 did
+    the same on CMRC; the seed needs some: "东湖新城社区建于哪一年" is not answered by a date in
+    a sentence without 建于). ``min_score``: the fused score of the best passage below which the
+    documents are about something else (kept from the earlier gate, now only a floor);
+    cross-lingual (English) similarities run about 0.1 lower."""
 
-    min_coverage: float = 0.5
-    min_sentence_coverage: float = 0.5
+    min_coverage: float = 0.55
+    min_sentence_coverage: float = 0.1
     # English words reach the documents through a dictionary that misses senses, so the same
-    # question covers less in English: its thresholds are scaled down by this factor.
-    cross_lingual_factor: float = 0.8
+    # question covers less in English: its thresholds are scaled down by this factor. Set on the
+    # seed's 15 English questions, the only English ones we have: provisional.
+    cross_lingual_factor: float = 0.75
     min_score: float = 0.80
     min_score_cross_lingual: float = 0.70
 
@@ -47,6 +58,37 @@ class GateParams:
         """(passage, sentence) coverage thresholds for a question."""
         f = self.cross_lingual_factor if cross_lingual else 1.0
         return self.min_coverage * f, self.min_sentence_coverage * f
+
+    def score_floor(self, analysis: QuestionAnalysis, best_score: float) -> str:
+        """Why the best passage is too far from the question to answer it ("" when it is not)."""
+        floor = self.min_score_cross_lingual if analysis.cross_lingual else self.min_score
+        return f"best passage scores {best_score:.3f} < {floor}" if best_score < floor else ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on a composed answer."""
+
+    reason: str  # why it is declined; "" when it may be given
+    coverage: float  # share of the question's words in the best-covering passage
+    predicate: float  # share of the question's predicate in the answer's sentence
+
+
+def judge(analysis: QuestionAnalysis, terms: list[Term], passages: list[str], sentence: str,
+          picked_by_nearness: bool, bm25: BM25, params: GateParams) -> Verdict:
+    """Decline when none of the best ``passages`` (simplified, with title and section) holds
+    enough of the question's words, or when a date, number or duration picked by nearness (not
+    between the question's own words) comes from a ``sentence`` without the question's predicate."""
+    minimum, sentence_minimum = params.coverage_thresholds(analysis.cross_lingual)
+    covered = max(coverage(terms, p) for p in passages)
+    predicate = coverage(predicate_terms(analysis, bm25), sentence)
+    if covered < minimum:
+        return Verdict(f"question words covered {covered:.2f} < {minimum:.2f}", covered, predicate)
+    dated = analysis.type in (AnswerType.TIME, AnswerType.NUMBER, AnswerType.DURATION)
+    if dated and picked_by_nearness and predicate < sentence_minimum:
+        return Verdict(f"the {analysis.type.value} nearest the question's words is in a sentence without its "
+                       f"predicate ({predicate:.2f} < {sentence_minimum:.2f})", covered, predicate)
+    return Verdict("", covered, predicate)
 
 
 @dataclass(frozen=True)
@@ -65,19 +107,31 @@ def _idf(bm25: BM25, word: str) -> float:
     return bm25.idf.get(word, unseen)
 
 
-def weighted_terms(analysis: QuestionAnalysis, bm25: BM25) -> list[Term]:
+def predicate_terms(analysis: QuestionAnalysis, bm25: BM25) -> list[Term]:
+    """The question's verbs ("建于", "出道"): what a date or number must be the date or number
+    of. English questions (no part-of-speech tags here) use their words other than names
+    ("population" in "What is the population of Wuhan?")."""
+    if analysis.cross_lingual:  # as written: a character shared with some translation is no evidence
+        return [replace(t, phrase=True) for t in weighted_terms(analysis, bm25) if not t.pinyin]
+    flags = dict(tag(analysis.normalised))
+    return [Term(_idf(bm25, w), frozenset({w})) for w in analysis.content
+            if flags.get(w, "").startswith("v") and flags.get(w) != "vn"]
+
+
+def weighted_terms(analysis: QuestionAnalysis, bm25: BM25, verb_weight: float | None = None) -> list[Term]:
     """The question's content words, weighted by idf in this corpus (words it never uses weigh
     the most); for Chinese also each pair of content words the question writes side by side
     ("马岛灵猫"): an article about 马岛长尾狸猫 that mentions 灵猫 elsewhere holds both words,
     but not the thing asked about. English words count through their dictionary
-    translations, and names through their pinyin."""
+    translations, and names through their pinyin. ``verb_weight`` overrides VERB_WEIGHT."""
+    verb_weight = VERB_WEIGHT if verb_weight is None else verb_weight
     out = []
     if not analysis.cross_lingual:
         words = list(analysis.content)
         flags = dict(tag(analysis.normalised))
         for w in words:
             verb = flags.get(w, "").startswith("v") and flags.get(w) != "vn"
-            out.append(Term(_idf(bm25, w) * (VERB_WEIGHT if verb else 1.0), frozenset({w})))
+            out.append(Term(_idf(bm25, w) * (verb_weight if verb else 1.0), frozenset({w})))
         body = analysis.normalised
         for w1, w2 in zip(words, words[1:]):
             if w1 + w2 in body and len(w1 + w2) >= 3:

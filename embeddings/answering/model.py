@@ -30,6 +30,7 @@ class Point:
     score: float
     sentence: str = ""  # the whole sentence it was taken from (original script)
     span: str = ""  # within ``text``, the answer itself (a date, a name), for highlighting
+    anchored: bool = False  # found between the question's own words (its slot, or the role asked about)
 
 
 @dataclass(frozen=True)
