@@ -16,7 +16,7 @@ from corpus.split import split_sentences
 from embeddings.answering import extract
 from embeddings.answering.gate import GateParams, coverage, judge, local_weights, weighted_terms
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
-from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse
+from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse, is_person_name
 from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, segment
 from embeddings.search import Hit
@@ -164,7 +164,7 @@ class ExtractiveComposer:
         t = a.type
         if t is AnswerType.STATEMENTS:
             points = self._statements(a, sentences, vecs)
-            if points or (a.focus and extract.is_person(a.focus)):
+            if points or (a.focus and is_person_name(a.focus)):
                 return points, AnswerKind.POINTS  # none by the person named: no answer
             return self._sentence(a, ranked), AnswerKind.SENTENCE  # "默哀是为了表示什么"
         if t is AnswerType.ROLE:

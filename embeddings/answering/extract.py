@@ -120,11 +120,6 @@ def _trim_common_words(name: str) -> tuple[str, int]:
     return (trimmed, i) if i >= 0 else (name, 0)
 
 
-def is_person(text: str) -> bool:
-    """Whether ``text`` is a person's name (as the tagger or a role title shows it)."""
-    return any(p.text == text for p in people(text)) or bool(re.fullmatch(r"[\u4e00-\u9fff]{1,6}(?:·[\u4e00-\u9fff]{1,6})+", text))
-
-
 def people(text: str) -> list[Span]:
     """People named in ``text``: role + name pairs, jieba's person names, transliterated names."""
     spans = {}

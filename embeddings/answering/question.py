@@ -102,9 +102,6 @@ _CN_RULES: list[tuple[re.Pattern, AnswerType | None]] = [
     (re.compile(r"怎样|怎么样|怎么|如何|什么样|哪些方面"), AnswerType.MANNER),
     (re.compile(r"是否|是不是|有没有|能否|可否|吗[？?]?$"), AnswerType.YES_NO),
 ]
-_WH_PHRASE = re.compile(
-    r"为什么|为何|多久|多长时间|什么时候|何时|哪里|哪儿|何地|何处|谁|多少|几|多[" + _MEASURE_ADJ + r"]|怎样|怎么样|怎么|如何|"
-    r"是否|是不是|有没有|" + _QP + r"(?:些|个|位|家|种|座|所|条|项|部|本|一个|一位|一家|两个|几个|样|\d+个)?")
 _TRAILING = re.compile(r"[呢吗吧啊呀的了？?！!。，, ]+$")
 
 
@@ -151,7 +148,7 @@ def _content_words(text: str, drop: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def _is_person_name(text: str) -> bool:
+def is_person_name(text: str) -> bool:
     """A person's name alone: one word jieba tags as a name, or a transliteration (``莱昂德罗·内托``)."""
     from embeddings.lexical import tag
 
@@ -195,11 +192,11 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
         focus = re.sub(r"^(?:请问|那么|那|还)", "", body[: body.find(speech)]).strip()
     # "X是谁" asks who X is: the role of the person named.
     who_is = re.fullmatch(r"(.{2,16}?)(?:是谁|是什么人|是何人|是做什么的)", body)
-    if who_is and qtype == AnswerType.PERSON and _is_person_name(who_is.group(1)):
+    if who_is and qtype == AnswerType.PERSON and is_person_name(who_is.group(1)):
         qtype, focus = AnswerType.ROLE, who_is.group(1)
     entities = _named_entities(body)
     if qtype == AnswerType.ROLE and not focus:
-        people = [e for e in entities if _is_person_name(e)]
+        people = [e for e in entities if is_person_name(e)]
         m = re.match(r"(.{2,12}?)(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)", body)
         focus = people[0] if people else (m.group(1) if m else "")
     if not focus:
