@@ -30,6 +30,7 @@ index: setup
 eval: setup
 	$(BIN)/qabot eval tests/data/dev.jsonl
 	$(BIN)/qabot eval tests/data/seed_probes.jsonl
+	$(BIN)/qabot eval tests/data/followups.jsonl
 
 # CMRC 2018 (public Wikipedia reading comprehension) with its own corpus and index, as a user
 # would run it; a benchmark of several minutes, not part of the tests.

@@ -96,7 +96,8 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
             blocks.append(f"<i>{_e(lab['closest'])}:</i>\n<blockquote>{_e(in_script(p.text, script))}</blockquote>\n"
                           f"{_citation(p, script)}")
         return pack(blocks)
-    lines = [f"<b>{_e(heading(answer))}</b>"]
+    lines = [f"<i>({_e(answer.reading)})</i>"] if answer.reading else []
+    lines.append(f"<b>{_e(heading(answer))}</b>")
     numbered = len(answer.points) > 1
     for n, point in enumerate(answer.points, 1):
         bullet = f"{n}. " if numbered else ""

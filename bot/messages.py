@@ -19,6 +19,7 @@ MESSAGES: dict[str, dict[str, str]] = {
               "“谁参加了调研？”. I answer from the documents only, cite the passage, and say so when they do not "
               "cover it.\n\n<b>Commands</b>\n/ask &lt;question&gt; — ask (in groups: or mention me, or reply to my "
               "message)\n/start — what I know, with example questions\n/help — this message\n"
+              "/new — start a new topic (follow-up questions like “what did she say?” are read in context)\n"
               "/reindex — admins: rebuild the index after adding documents\n/stats — admins: figures\n\n"
               "<b>Tips</b>\n• Tap “More results” under an answer for further passages.\n"
               "• Inline: type @{username} and a question in any chat to share a passage.\n"
@@ -26,7 +27,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "<b>怎么提问</b>\n用中文（简体或繁体）或英文提问，例如“谁参加了调研？”。我只根据文档回答，给出引用的段落；"
               "文档没有涉及的问题，我会直接说明。\n\n<b>命令</b>\n/ask &lt;问题&gt; — 提问（在群里也可以 @我 或回复我的消息）\n"
               "/start — 我知道什么，附示例问题\n/help — 本帮助\n/reindex — 管理员：添加文档后重建索引\n"
-              "/stats — 管理员：统计数据\n\n<b>提示</b>\n• 点答案下方的“更多结果”查看更多段落。\n"
+              "/stats — 管理员：统计数据\n/new — 开始新话题（“他们分别担任什么职务？”这样的追问会结合上文理解）\n\n<b>提示</b>\n• 点答案下方的“更多结果”查看更多段落。\n"
               "• 行内模式：在任何聊天里输入 @{username} 加问题，即可分享段落。\n"
               "• 管理员可以发送 .txt 或 .md 文件来添加文档，然后 /reindex。",
     },
@@ -41,6 +42,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                  "zh": "我只能读文字。请直接输入问题，例如“谁参加了调研？”。"},
     "unknown": {"en": "I don't know {command}. Try /help.", "zh": "我不认识 {command} 这个命令，试试 /help。"},
     "more": {"en": "More results ➜", "zh": "更多结果 ➜"},
+    "new_topic": {"en": "New topic", "zh": "新话题"},
+    "new": {"en": "New topic: I'll read your next question on its own.",
+            "zh": "新话题：下一个问题我会单独理解。"},
     "no_more": {"en": "No more results.", "zh": "没有更多结果了。"},
     "stale": {"en": "These results are out of date (the documents were re-indexed). Please ask again.",
               "zh": "这些结果已经过期（文档已重新索引），请重新提问。"},

@@ -50,6 +50,8 @@ def render_plain(answer: Answer, max_evidence: int = 1) -> str:
             p = answer.suggestion.passage
             lines += ["", f"{lab['closest']}:", in_script(p.text, script), f"— {in_script(p.citation, script)}"]
         return "\n".join(lines)
+    if answer.reading:
+        lines.append(f"({answer.reading})")
     lines.append(f"{heading(answer)}:")
     numbered = len(answer.points) > 1
     for n, point in enumerate(answer.points, 1):

@@ -48,6 +48,7 @@ from corpus.reader import SUFFIXES, UnreadableDocument, decode
 from bot.render import in_script
 from embeddings.answering import analyse
 from embeddings.answering.extract import find_people
+from embeddings.answering.followup import Conversations
 from embeddings.engine import Engine, RebuildInProgress
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ COMMANDS = [
     BotCommand("ask", "Ask a question: /ask <question>"),
     BotCommand("reindex", "Admins: rebuild the index from the documents"),
     BotCommand("stats", "Admins: usage and index figures"),
+    BotCommand("new", "Start a new topic: forget the conversation so far"),
 ]
 @dataclass
 class BotState:
@@ -73,6 +75,7 @@ class BotState:
     durations: deque = field(default_factory=lambda: deque(maxlen=2000))
     recent: dict[int, deque] = field(default_factory=dict)
     queries: OrderedDict = field(default_factory=OrderedDict)  # query id -> (question, script, generation)
+    conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
     reindexing: bool = False
 
     def generation(self) -> str:
@@ -110,6 +113,22 @@ def _is_admin(state: BotState, update: Update) -> bool:
 
 def _more_button(qid: str, offset: int, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(say("more", lang), callback_data=f"more:{qid}:{offset}")]])
+
+
+def _answer_buttons(qid: str | None, offset: int, lang: str) -> InlineKeyboardMarkup:
+    """Under an answer: "More results" (when there are more) and "New topic"."""
+    row = [InlineKeyboardButton(say("more", lang), callback_data=f"more:{qid}:{offset}")] if qid else []
+    row.append(InlineKeyboardButton(say("new_topic", lang), callback_data="new"))
+    return InlineKeyboardMarkup([row])
+
+
+def conversation_key(update: Update) -> tuple[int, int, int]:
+    """Whose conversation a message continues: the chat (and its forum thread), and in groups
+    the user, so two people asking in one group each keep their own context."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    thread = (message.message_thread_id or 0) if message else 0
+    in_group = bool(chat and chat.type != ChatType.PRIVATE)
+    return (chat.id if chat else 0, thread, user.id if (user and in_group) else 0)
 
 
 def _lang(update: Update) -> str:
@@ -154,10 +173,12 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
     start = time.perf_counter()
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k)
-    markup = None
+    conversation = state.conversations.get(conversation_key(update))
+    answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k, conversation)
+    qid = None
     if answer.answered and len(answer.hits) > len(answer.evidence[:2]):
-        markup = _more_button(state.remember(question, answer.script), min(2, len(answer.evidence)), lang)
+        qid = state.remember(question, answer.script)
+    markup = _answer_buttons(qid, min(2, len(answer.evidence)), lang) if answer.answered else None
     await send_chunks(message, format_answer(answer), markup)
     state.answered += 1
     state.durations.append(time.perf_counter() - start)
@@ -283,6 +304,10 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await answer_question(update, context, question, reply_to=query.message)
         return
+    if data == "new":
+        state.conversations.clear(conversation_key(update))
+        await query.answer(say("new", _lang(update)))
+        return
     if data.startswith("more:"):
         _, qid, offset_s = data.split(":", 2)
         entry = state.queries.get(qid)
@@ -365,6 +390,12 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                    f"mojibake spans repaired, {report.mojibake_marked} marked.{skipped}")
     finally:
         state.reindexing = False
+
+
+async def new_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: forget the conversation, so the next question is read on its own."""
+    _state(context).conversations.clear(conversation_key(update))
+    await update.effective_message.reply_text(say("new", _lang(update)), do_quote=True)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -451,6 +482,7 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
     app.add_handler(CommandHandler("ask", ask))
     app.add_handler(CommandHandler("reindex", reindex))
     app.add_handler(CommandHandler("stats", stats))
+    app.add_handler(CommandHandler("new", new_topic))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & private, private_text))
     app.add_handler(MessageHandler(filters.TEXT & groups, group_text))

@@ -6,12 +6,15 @@ import sys
 
 from bot.settings import Settings
 from bot.render import render_plain
+from embeddings.answering.followup import Conversation
 
 
 def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
     index = engine.index
     print(f"Ask about {index.manifest.get('documents')} document(s), {index.size} passages. "
-          "Empty line or Ctrl-D to quit.", file=stdout)
+          "Follow-up questions are read in context; /new starts a new topic. Empty line or Ctrl-D to quit.",
+          file=stdout)
+    conversation = Conversation()  # follow-up questions are read in context; /new forgets it
     while True:
         print("\n? ", end="", file=stdout, flush=True)
         line = stdin.readline()
@@ -21,4 +24,8 @@ def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
         if len(question) > settings.max_question_chars:
             print(f"That question is too long: at most {settings.max_question_chars} characters, please.", file=stdout)
             continue
-        print(render_plain(engine.answer(question, settings.top_k)), file=stdout, flush=True)
+        if question in ("/new", "/reset"):
+            conversation.clear()
+            print("New topic.", file=stdout, flush=True)
+            continue
+        print(render_plain(engine.answer(question, settings.top_k, conversation)), file=stdout, flush=True)

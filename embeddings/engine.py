@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from corpus.clean import match_form
+from corpus.clean import match_form, script_of
 from corpus.reader import fingerprint, load_corpus
-from embeddings.answering import Answer, Composer, ComposerParams, ExtractiveComposer
+from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
+from embeddings.answering.followup import Conversation, Reading, Turn, resolve
 from embeddings.encoder import Encoder
 from embeddings.index import (
     BuildReport,
@@ -109,12 +110,34 @@ class Engine:
         """The ``k`` best passages for ``query``."""
         return search(self.index, self.encoder, query, k, self.config.fusion)
 
-    def answer(self, question: str, k: int = 5) -> Answer:
-        """Search, then compose the answer (emphasis questions look at more passages)."""
+    def answer(self, question: str, k: int = 5, conversation: Conversation | None = None) -> Answer:
+        """Search, then compose the answer. With a ``conversation``, a follow-up question is
+        read in its context first (see ``answering.followup``) and the turn is remembered."""
+        reading = resolve(question, conversation.last if conversation is not None else None)
+        if len(reading.people) > 1 and analyse(reading.question).type is AnswerType.ROLE:
+            # "他们分别担任什么职务？": the same question of each person, one point each
+            last = conversation.last
+            parts = [self._answer(resolve(question, replace(last, people=(name,))).question, k)
+                     for name in reading.people]
+            answered = [p for p in parts if p.kind is AnswerKind.FACT] or [p for p in parts if p.answered]
+            answer = replace(answered[0], points=tuple(pt for p in answered for pt in p.points),
+                             evidence=tuple(e for p in answered for e in p.evidence[:1])) if answered else parts[0]
+        else:
+            answer = self._answer(reading.question, k, frozenset(reading.exclude))
+        answer = replace(answer, question=question, script=script_of(question), reading=reading.note)
+        if conversation is not None and answer.answered:
+            conversation.add(Turn.of(reading.question, answer))
+        return answer
+
+    def read(self, question: str, conversation: Conversation | None) -> Reading:
+        """How ``question`` is understood in ``conversation`` (the standalone question to search)."""
+        return resolve(question, conversation.last if conversation is not None else None)
+
+    def _answer(self, question: str, k: int, exclude: frozenset[str] = frozenset()) -> Answer:
         index = self.index  # one consistent index for the whole answer, even mid-swap
         wants_more = getattr(self.composer, "wants_more_hits", None)
         if wants_more and wants_more(question):
             k = max(k, self.config.statement_hits)
         query_vector = self.encoder.encode_queries([match_form(question)])[0]  # once for both steps
         hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
-        return self.composer.answer(question, hits, index.bm25, query_vector)
+        return self.composer.answer(question, hits, index.bm25, query_vector, exclude)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.clean import match_form
+from embeddings.answering.followup import Conversation
 from embeddings.engine import Engine
 
 
@@ -21,6 +22,7 @@ class Question:
     evidence: tuple[str, ...]
     answer_contains: tuple[str, ...]
     no_answer: bool
+    follow_up_of: str = ""  # asked right after that question, in the same conversation
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -31,7 +33,8 @@ def read_questions(path: Path) -> list[Question]:
         try:
             row = json.loads(line)
             out.append(Question(row["id"], row.get("lang", "?"), row["question"], tuple(row.get("evidence", [])),
-                                tuple(row.get("answer_contains", [])), row.get("expect") == "no_answer"))
+                                tuple(row.get("answer_contains", [])), row.get("expect") == "no_answer",
+                                row.get("follow_up_of", "")))
         except (ValueError, KeyError) as e:
             raise ValueError(f"{path}, line {n}: not a question record ({e})") from None
     return out
@@ -49,13 +52,19 @@ def _compact(text: str) -> str:
 def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
     """Metrics per language and overall, plus one row per question."""
     rows = []
+    by_id = {q.id: q for q in questions}
     for q in questions:
-        hits = engine.search(q.question, k)
+        conversation = None
+        if q.follow_up_of and q.follow_up_of in by_id:  # the earlier question first, in a fresh conversation
+            conversation = Conversation()
+            engine.answer(by_id[q.follow_up_of].question, conversation=conversation)
+        reading = engine.read(q.question, conversation)
+        hits = engine.search(reading.question, k)
         rank = None
         if q.evidence:
             ev = [_compact(e) for e in q.evidence]
             rank = next((i for i, h in enumerate(hits, 1) if any(e in _compact(h.passage.text) for e in ev)), None)
-        answer = engine.answer(q.question)
+        answer = engine.answer(q.question, conversation=conversation)
         direct = _compact(answer.direct)
         ok = all(_compact(a) in direct for a in q.answer_contains) if q.answer_contains else None
         expected = sum(len(_compact(a)) for a in q.answer_contains)
@@ -63,7 +72,7 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
             "id": q.id, "lang": q.lang, "rank": rank, "answerable": bool(q.evidence) and not q.no_answer,
             "answer_ok": ok, "short": bool(ok) and len(direct) <= short_limit(expected) if ok is not None else None,
             "no_answer": q.no_answer, "refused": not answer.answered,
-            "type": answer.type.value if answer.type else None, "kind": answer.kind.value, "direct": answer.direct, "reason": answer.reason,
+            "reading": answer.reading, "type": answer.type.value if answer.type else None, "kind": answer.kind.value, "direct": answer.direct, "reason": answer.reason,
             "sentence": answer.points[0].sentence if answer.points else "",
             "anchored": bool(answer.points and answer.points[0].anchored),
             "coverage": None if answer.coverage is None else round(answer.coverage, 3),

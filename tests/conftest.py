@@ -16,6 +16,8 @@ _SHARED_EVAL = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 EVAL_FILE = _SHARED_EVAL if _SHARED_EVAL.exists() else ROOT / "tests" / "data" / "dev.jsonl"
 # Our own questions about the seed: on-topic ones it does not answer, and rewordings.
 PROBES_FILE = ROOT / "tests" / "data" / "seed_probes.jsonl"
+_SHARED_FOLLOWUPS = ROOT.parent / "shared" / "eval" / "followups.jsonl"
+FOLLOWUPS_FILE = _SHARED_FOLLOWUPS if _SHARED_FOLLOWUPS.exists() else ROOT / "tests" / "data" / "followups.jsonl"
 # The converted model is cached here between runs (git-ignored, like the index).
 MODEL_DATA_DIR = ROOT / "data"
 

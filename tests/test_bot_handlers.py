@@ -55,7 +55,7 @@ async def feed(app, update: dict):
 async def test_start_registers_commands_and_offers_example_buttons(bot):
     app, api = await bot()
     assert [c["command"] for c in api.sent("setMyCommands")[0]["commands"]] == ["start", "help", "ask", "reindex",
-                                                                              "stats"]
+                                                                              "stats", "new"]
     await feed(app, tg.message("/start", USER))
     msg = api.sent()[0]
     assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
@@ -263,3 +263,49 @@ async def test_the_bot_speaks_the_users_language(bot):
     assert api.sent()[-1]["text"].startswith("我只能读文字")
     await feed(app, tg.message("谁参加了调研？", USER + 5, lang="zh"))
     assert api.sent()[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "更多结果 ➜"
+
+
+async def test_a_private_conversation_of_three_turns_with_follow_ups(bot):
+    app, api = await bot()
+    await feed(app, tg.message("哪些领导参加了这次调研？", USER))
+    first = api.sent()[-1]
+    assert first["text"].startswith("<b>相关人物</b>")
+    assert [b["callback_data"] for b in first["reply_markup"]["inline_keyboard"][0]][-1] == "new"
+    await feed(app, tg.message("他们分别担任什么职务？", USER))
+    second = api.sent()[-1]["text"]
+    assert second.startswith("<i>(他们 = 王瑞连、王忠林)</i>") and "组织部部长" in second and "武汉市委书记" in second
+    await feed(app, tg.message("还有呢？", USER))
+    third = api.sent()[-1]["text"]
+    assert "还有呢？ = " in third
+
+
+async def test_two_users_in_a_group_keep_their_own_context(bot):
+    app, api = await bot()
+    await feed(app, tg.message("/ask 哪些领导参加了这次调研？", USER, chat_id=GROUP))
+    await feed(app, tg.message("/ask 东湖新城社区的党委书记是谁？", ADMIN, chat_id=GROUP))
+    await feed(app, tg.message("/ask 他们分别担任什么职务？", USER, chat_id=GROUP))
+    assert "他们 = 王瑞连、王忠林" in api.sent(chat_id=GROUP)[-1]["text"]
+    await feed(app, tg.message("/ask 她在座谈会上介绍了什么？", ADMIN, chat_id=GROUP))
+    reply = api.sent(chat_id=GROUP)[-1]["text"]
+    assert "她 = 陶久娣" in reply and "社区治理" in reply
+
+
+async def test_new_topic_and_silence_forget_the_context(bot):
+    app, api = await bot()
+    await feed(app, tg.message("哪些领导参加了这次调研？", USER))
+    await feed(app, tg.message("/new", USER))
+    assert "New topic" in api.sent()[-1]["text"]
+    await feed(app, tg.message("他们分别担任什么职务？", USER))
+    assert "他们 =" not in api.sent()[-1]["text"]
+    # the button under an answer does the same
+    await feed(app, tg.message("哪些领导参加了这次调研？", USER))
+    await feed(app, tg.callback("new", USER, api.sent()[-1].get("message_id", 1)))
+    await feed(app, tg.message("他们分别担任什么职务？", USER))
+    assert "他们 =" not in api.sent()[-1]["text"]
+    # and so does silence
+    app.bot_data["state"].conversations.ttl = 0.0
+    await feed(app, tg.message("哪些领导参加了这次调研？", USER))
+    app.bot_data["state"].conversations.clear((USER, 0, 0))
+    await feed(app, tg.message("哪些领导参加了这次调研？", USER))
+    await feed(app, tg.message("他们分别担任什么职务？", USER))
+    assert "他们 =" not in api.sent()[-1]["text"]

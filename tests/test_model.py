@@ -5,7 +5,7 @@ import pytest
 
 from corpus.clean import match_form
 from embeddings.evaluate import evaluate, read_questions
-from tests.conftest import EVAL_FILE, PROBES_FILE
+from tests.conftest import EVAL_FILE, FOLLOWUPS_FILE, PROBES_FILE
 
 pytestmark = pytest.mark.model
 
@@ -69,3 +69,19 @@ def test_on_topic_questions_the_seed_does_not_answer_are_refused(real_engine):
     assert {"zh-Hans", "zh-Hant", "en"} <= {r["lang"] for r in result["questions"] if r["no_answer"]}
     assert m["overall"]["wrong_refusals"] == 0
     assert m["overall"]["answer_accuracy"] >= 0.85
+
+
+def test_follow_ups_in_a_conversation(real_engine):
+    """Each follow-up finds its passage in the top 3 and its answer holds the expected strings;
+    the first questions are answered exactly as without context."""
+    questions = read_questions(FOLLOWUPS_FILE)
+    rows = {r["id"]: r for r in evaluate(real_engine, questions)["questions"]}
+    for q in questions:
+        r = rows[q.id]
+        assert r["rank"] is not None and r["rank"] <= 3, r
+        if q.answer_contains:
+            assert r["answer_ok"], r
+        if q.follow_up_of:
+            assert r["reading"], r  # rewritten, and the user is shown how
+        else:
+            assert r["direct"] == real_engine.answer(q.question).direct and not r["reading"]

@@ -21,14 +21,15 @@ from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, segment
 from embeddings.search import Hit
 
-_SPEECH = re.compile(r"(强调|要求|指出|表示|提出|认为|呼吁|宣布)[：:，,]?")
+_SPEECH = re.compile(r"(强调|要求|指出|表示|提出|认为|呼吁|宣布|介绍)[：:，,]?")
 
 
 class Composer(Protocol):
-    """Turns a question and its hits into an ``Answer`` (the engine's answer step)."""
+    """Turns a question and its hits into an ``Answer`` (the engine's answer step); points whose
+    text is in ``exclude`` were shown already ("what else?")."""
 
-    def answer(self, question: str, hits: list[Hit], bm25: BM25,
-               query_vector: np.ndarray | None = None) -> Answer: ...
+    def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None,
+               exclude: frozenset[str] = frozenset()) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class ExtractiveComposer:
 
     # --- the answer ---------------------------------------------------------------------
 
-    def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None) -> Answer:
+    def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None,
+               exclude: frozenset[str] = frozenset()) -> Answer:
         a = analyse(question)
         if not hits:
             return Answer(question, a.script, AnswerKind.NONE, analysis=a, reason="nothing retrieved")
@@ -134,7 +136,10 @@ class ExtractiveComposer:
                 s.score += self.params.typed_bonus
         ranked = sorted(sentences, key=lambda s: -s.score)
 
-        points, kind = self._compose(a, ranked, vecs, sentences)
+        points, kind = self._compose(a, ranked, vecs, sentences, exclude)
+        points = [p for p in points if p.text not in exclude]
+        if not points and exclude:
+            return self._decline(a, hits, "nothing more than what was shown")
         if not points:
             return self._decline(a, hits, f"no {a.type.value} found in the best passages")
         verdict = judge(a, terms, [_form(" ".join((h.passage.doc_title, h.passage.section, h.passage.text)))
@@ -160,10 +165,11 @@ class ExtractiveComposer:
             out.append(Evidence(hit, sents, key))
         return tuple(out)
 
-    def _compose(self, a: QuestionAnalysis, ranked: list[_Sentence], vecs, sentences) -> tuple[list[Point], AnswerKind]:
+    def _compose(self, a: QuestionAnalysis, ranked: list[_Sentence], vecs, sentences,
+                 exclude: frozenset[str] = frozenset()) -> tuple[list[Point], AnswerKind]:
         t = a.type
         if t is AnswerType.STATEMENTS:
-            points = self._statements(a, sentences, vecs)
+            points = self._statements(a, sentences, vecs, exclude)
             if points or (a.focus and is_person_name(a.focus)):
                 return points, AnswerKind.POINTS  # none by the person named: no answer
             return self._sentence(a, ranked), AnswerKind.SENTENCE  # "默哀是为了表示什么"
@@ -339,12 +345,17 @@ class ExtractiveComposer:
         s = ranked[0]
         return [Point(s.original, s.hit.passage, s.score, s.original)]
 
-    def _statements(self, a: QuestionAnalysis, sentences: list[_Sentence], vecs) -> list[Point]:
+    def _statements(self, a: QuestionAnalysis, sentences: list[_Sentence], vecs,
+                    exclude: frozenset[str] = frozenset()) -> list[Point]:
         """One point per passage that reports a statement of the speaker asked about (the speech
         verb in the passage or its section title, the speaker named before it), the statement
         from the verb on in whole sentences up to ``statement_chars``; picked by maximal
         marginal relevance, shown in document order."""
         speaker = _form(a.focus) if a.focus and not a.cross_lingual else ""
+        if a.cross_lingual and a.pinyin:  # "What did Tao Jiudi say": the name spelled in pinyin
+            spelled = [p.text for s in sentences for p in extract.people(s.cased)
+                       if set(pinyin_terms(p.text)) & set(a.pinyin)]
+            speaker = spelled[0] if spelled else ""
         by_passage: dict[str, list[int]] = {}
         for i, s in enumerate(sentences):
             by_passage.setdefault(s.hit.passage.id, []).append(i)
@@ -355,7 +366,9 @@ class ExtractiveComposer:
             starts = [i for i in ids if _SPEECH.search(sentences[i].form)]
             if speaker:  # only statements the question's speaker made
                 starts = [i for i in starts if speaker in sentences[i].form[: _SPEECH.search(sentences[i].form).start()]]
-                headed = speaker in section and _SPEECH.search(section)
+                headed = speaker in section and bool(_SPEECH.search(section))
+            elif a.cross_lingual and a.pinyin:  # a speaker named whom the passages do not name
+                starts, headed = [], False
             else:
                 headed = bool(_SPEECH.search(section))
             if not starts and not headed:
@@ -367,6 +380,8 @@ class ExtractiveComposer:
                     break
                 text += sentences[i].original
                 used.append(i)
+            if text in exclude:
+                continue
             relevance = float(max(sentences[i].score for i in used))
             vector = vecs[used].mean(axis=0)
             statements.append((text, passage, relevance, vector / (np.linalg.norm(vector) or 1.0)))

@@ -53,6 +53,7 @@ class Answer:
     suggestion: Hit | None = None  # the closest passage, when declined
     analysis: QuestionAnalysis | None = None
     reason: str = ""  # why it was declined: for logs, evaluation and tests
+    reading: str = ""  # how a follow-up was understood ("他们 = 王瑞连、王忠林"), "" for a question on its own
     coverage: float | None = None  # share of the question's words found in the answer's passage
     sentence_coverage: float | None = None  # ... in the sentence the answer comes from
 

@@ -83,7 +83,7 @@ _TIME_NOUNS = ("时候", "时间", "日子", "年", "年份", "年代", "世纪"
                "日期", "季节", "时代", "阶段")
 _SPEECH_VERBS = ("强调", "指出", "要求", "表示", "提出", "说", "讲", "谈到", "提到", "介绍", "认为", "宣布", "呼吁")
 # Nouns that only frame a question ("哪些方面的工作", "什么情况"): not what it is about.
-_GENERIC = {"方面", "情况", "内容", "问题", "东西", "事情", "事", "哪些", "什么"}
+_GENERIC = {"方面", "情况", "内容", "问题", "东西", "事情", "事", "哪些", "什么", "分别", "各自"}
 _MEASURE_ADJ = "长高大重远深宽厚久快"
 
 _QP = r"(?:哪|什么|啥|何)"
@@ -189,7 +189,7 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
     if speech and qtype in (AnswerType.DESCRIPTION, AnswerType.MANNER) and re.search(
             r"(?:" + "|".join(_SPEECH_VERBS) + r")(?:了|过|的)?(?:些)?(?:什么|哪些|啥)", body):
         qtype = AnswerType.STATEMENTS
-        focus = re.sub(r"^(?:请问|那么|那|还)", "", body[: body.find(speech)]).strip()
+        focus = re.sub(r"^(?:请问|那么|那|还)|(?:还|又|也|都|再|另外)$", "", body[: body.find(speech)]).strip()
     # "X是谁" asks who X is: the role of the person named.
     who_is = re.fullmatch(r"(.{2,16}?)(?:是谁|是什么人|是何人|是做什么的)", body)
     if who_is and qtype == AnswerType.PERSON and is_person_name(who_is.group(1)):
@@ -197,8 +197,11 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
     entities = _named_entities(body)
     if qtype == AnswerType.ROLE and not focus:
         people = [e for e in entities if is_person_name(e)]
-        m = re.match(r"(.{2,12}?)(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)", body)
-        focus = people[0] if people else (m.group(1) if m else "")
+        m = re.match(r"(.{2,12}?)(?:分别|各自|都|现在|目前|曾经|曾)?(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)",
+                     body)
+        written = m.group(1) if m else ""
+        # the name as written before 担任 ("王瑞连"), which jieba may have cut short ("王瑞")
+        focus = written if written and (not people or people[0] in written) else (people[0] if people else "")
     if not focus:
         focus = entities[0] if entities else ""
     # The noun right after the question word names the answer's class ("什么倾向" is answered
@@ -257,6 +260,7 @@ _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
     (re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:date|year|day|month)\b|\bwhat time\b"),
      AnswerType.TIME),
     (re.compile(r"\bwhat (?:position|post|title|role|job|office|rank|occupation|profession)s?\b|"
+                r"\b(?:what|which)\b.*\b(?:positions|posts|titles|roles|jobs|offices)\b|"
                 r"\bwho is\b(?!.*\b(?:the|a|an)\b)"), AnswerType.ROLE),
     (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhat is the name\b|\bwhich (?:person|people|leaders?|officials?)\b"),
      AnswerType.PERSON),
@@ -268,7 +272,8 @@ _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
                 r"(?:number|population|area|length|height|size|price|cost|amount|total|budget|age|distance)\b"),
      AnswerType.NUMBER),
     (re.compile(r"\bwhat (?:did|does|do|has|have)\b.*\b(?:emphasi[sz]e|stress|say|said|require|urge|call for|"
-                r"point out|demand|ask for|propose|announce)d?\b"), AnswerType.STATEMENTS),
+                r"point out|demand|ask for|propose|announce|talk about|speak about|introduce|present|report)d?\b"),
+     AnswerType.STATEMENTS),
     (re.compile(r"\bhow\b"), AnswerType.MANNER),
     (re.compile(r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b"), AnswerType.YES_NO),
 ]
@@ -288,7 +293,7 @@ def _analyse_english(text: str, script: str) -> QuestionAnalysis:
     focus = max(names, key=len) if names else ""
     if qtype == AnswerType.STATEMENTS:
         m = re.search(r"\bwhat (?:did|does|do|has|have) (.+?) (?:emphasi|stress|say|said|require|urge|call|point|"
-                      r"demand|ask|propose|announce)", q)
+                      r"demand|ask|propose|announce|talk|speak|introduce|present|report)", q)
         if m:
             subject = re.sub(r"^(?:the|a|an) ", "", m.group(1))
             focus = focus if focus and focus.lower() in subject else subject
