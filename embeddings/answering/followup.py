@@ -13,8 +13,10 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from corpus.clean import match_form, script_of, to_simplified
+from embeddings.answering.extract import find_people
 from embeddings.answering.model import Answer, AnswerKind
 from embeddings.answering.question import AnswerType, analyse, is_person_name
+from embeddings.lexical import tag
 
 # Pronouns: general grammar, not taken from any document. 其他/吉他 are not 他.
 _ZH_PLURAL = re.compile(r"他们|她们|这些人|那些人|他俩|她俩|两人|二人")
@@ -57,8 +59,6 @@ class Turn:
         if answer.kind is AnswerKind.PEOPLE or (a and a.type is AnswerType.PERSON):
             people = [s for s in spans if s != subject]  # the names themselves
         elif a and a.type is AnswerType.ROLE:  # "东湖新城社区党委书记陶久娣": the name after the role
-            from embeddings.answering.extract import find_people
-
             people = [name for p in answer.points for _, name in find_people(to_simplified(p.text))]
         if a and a.type is AnswerType.PLACE:
             places = spans
@@ -105,8 +105,6 @@ def _is_noun_phrase(text: str, english: bool) -> bool:
     """"东湖新城社区" but not "他说了什么": no verb, no question word."""
     if english:
         return not re.search(r"\b(?:is|are|was|were|did|does|do|what|who|when|where|why|how)\b", text, re.I)
-    from embeddings.lexical import tag
-
     return not any(flag.startswith(("v", "r")) for _, flag in tag(text))
 
 
