@@ -21,6 +21,8 @@ from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, segment
 from embeddings.search import Hit
 
+# Verbs that introduce a statement in document text. Narrower than the question side's
+# question._SPEECH_VERBS on purpose: 说/讲/提到 occur in too many sentences that report no statement.
 _SPEECH = re.compile(r"(强调|要求|指出|表示|提出|认为|呼吁|宣布|介绍)[：:，,]?")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from enum import Enum
 
 from corpus.clean import match_form, script_of
@@ -313,6 +314,7 @@ _EN_UNITS = {"old": ("岁",), "people": ("人", "名", "位"), "persons": ("人"
              "days": ("天", "日"), "months": ("月",), "times": ("次",), "households": ("户",), "members": ("人", "名")}
 
 
+@lru_cache(maxsize=4096)
 def analyse(text: str) -> QuestionAnalysis:
     """Analyse a question in simplified or traditional Chinese, or English."""
     script = script_of(text)
