@@ -1,147 +1,162 @@
-"""Reading documents from disk: encodings, front matter, and the whole corpus directory."""
+"""Reading documents from disk: any supported format (see ``corpus.formats``), cleaned and
+split; the whole corpus directory, re-reading only files that changed since the last build."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import re
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
-from corpus.clean import clean_text, to_simplified
-from corpus.model import Corpus, CorpusProblem, Document
+from corpus.clean import clean_text, match_form
+from corpus.errors import UnreadableDocument
+from corpus.formats import SUFFIXES, Block, format_of, parse
+from corpus.formats.layout import infer_headings
+from corpus.formats.text import decode, parse_front_matter  # noqa: F401 - part of this module's API
+from corpus.model import Changes, Corpus, CorpusProblem, Document, Passage
 from corpus.split import split_document
+from corpus.titles import choose_title
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
-_KEY = re.compile(r"^([A-Za-z_]+)\s*:\s*(.*?)\s*$")
+# Bump when reading or splitting changes what a file becomes: passages of unchanged files
+# are then read again instead of being taken from the previous index.
+READER_VERSION = 2
+
+__all__ = ["SUFFIXES", "UnreadableDocument", "decode", "read_document", "load_corpus", "corpus_files"]
 
 
-class UnreadableDocument(ValueError):
-    """A file that is not text in an encoding we can read."""
+@dataclass(frozen=True)
+class Known:
+    """A document of the previous build with its passages, reusable while its bytes match."""
+
+    document: Document
+    passages: tuple[Passage, ...]
 
 
-def _level1_share(text: str) -> float:
-    """Share of Han characters that are common (GB2312 level 1 once simplified): high for
-    a correct decoding, low for a wrong one, which scatters over rare characters."""
-    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    if not han:
-        return 0.0
-    common = 0
-    for c in to_simplified("".join(han)):
-        with contextlib.suppress(UnicodeEncodeError):
-            common += c.encode("gb2312")[0] < 0xD8
-    return common / len(han)
+def doc_id_of(path: Path, root: Path) -> str:
+    """The id of a file: its path relative to the corpus directory, with forward slashes."""
+    return PurePosixPath(path.relative_to(root)).as_posix()
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode document bytes: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030 or
-    Big5, whichever reads as plausible Chinese. Returns (text, encoding).
-    Raises UnreadableDocument for binary data."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as e:
-            raise UnreadableDocument(f"broken UTF-16 ({e.reason})") from e
-    if b"\x00" in data:
-        raise UnreadableDocument("binary data (NUL bytes), not a text file")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    candidates = []
-    for enc in ("gb18030", "big5"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        candidates.append((_level1_share(text), enc, text))
-    if not candidates:
-        raise UnreadableDocument("not UTF-8, UTF-16, GB18030 or Big5 text")
-    share, enc, text = max(candidates)
-    if share < 0.5 and len(text) > 20:
-        raise UnreadableDocument("does not read as text in any supported encoding")
-    return text, enc
-
-
-def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Split optional ``---`` front matter (``key: value`` lines) from the body."""
-    m = _FRONT_MATTER.match(text)
-    if not m:
-        return {}, text
-    meta = {}
-    for line in m.group(1).splitlines():
-        km = _KEY.match(line)
-        if km:
-            meta[km.group(1).lower()] = km.group(2).strip("'\"")
-    return meta, text[m.end() :]
-
-
-def derive_title(text: str, fallback: str) -> str:
-    """A title from the first line: its first clause, at most 24 characters."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            clause = re.split(r"[，。；：！？,;:!?]", line)[0]
-            return clause[:24] + ("…" if len(clause) > 24 else "")
-    return fallback
+def document_from_bytes(data: bytes, doc_id: str) -> Document:
+    """Read, clean and title one file's bytes; ``doc_id`` is its relative path (the suffix
+    chooses the reader). Raises UnreadableDocument with the reason."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableDocument(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if not data.strip():
+        raise UnreadableDocument("the file is empty")
+    suffix = PurePosixPath(doc_id).suffix
+    parsed = parse(suffix, data)
+    blocks: list[Block] = []
+    pinyin = repaired = marked = 0
+    for block in parsed.blocks:
+        cleaned = clean_text(block.text)
+        text = " ".join(cleaned.text.split())
+        pinyin, repaired, marked = (pinyin + cleaned.pinyin_removed, repaired + cleaned.mojibake_repaired,
+                                    marked + cleaned.mojibake_marked)
+        if text:
+            blocks.append(Block(text, block.level, block.page))
+    if parsed.infer_headings:
+        blocks = infer_headings(blocks)
+    if not any(b.level == 0 for b in blocks):
+        raise UnreadableDocument("no text in it" if not blocks else "only headings, no text")
+    headings = [(b.level, b.text) for b in blocks if b.level]
+    first = next(b.text for b in blocks if b.level == 0)
+    text_sha = hashlib.sha256("".join(match_form(b.text).replace(" ", "") for b in blocks if not b.level)
+                              .encode("utf-8")).hexdigest()
+    title = choose_title(clean_text(parsed.title).text if parsed.title else "", headings, blocks[0].level > 0,
+                         first, PurePosixPath(doc_id).stem)
+    return Document(
+        doc_id=doc_id, path=doc_id, title=title, format=format_of(suffix) or "", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), text_sha=text_sha, encoding=parsed.encoding, pages=parsed.pages,
+        paragraphs=sum(b.level == 0 for b in blocks), date=parsed.date, source_url=parsed.source_url,
+        pinyin_removed=pinyin, mojibake_repaired=repaired, mojibake_marked=marked, blocks=tuple(blocks),
+    )
 
 
 def read_document(path: Path, root: Path | None = None) -> Document:
     """Read and clean one file. Raises UnreadableDocument or OSError."""
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
-        raise UnreadableDocument(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-    raw, encoding = decode(data)
-    meta, body = parse_front_matter(raw)
-    cleaned = clean_text(body)
-    if not cleaned.text.strip():
-        raise UnreadableDocument("no text")
-    rel = str(path.relative_to(root)) if root else path.name
-    title = meta.get("title") or derive_title(cleaned.text, path.stem)
-    return Document(
-        doc_id=path.stem, path=rel, title=title, text=cleaned.text, encoding=encoding,
-        date=meta.get("date", ""), source_url=meta.get("source") or meta.get("url", ""),
-        pinyin_removed=cleaned.pinyin_removed, mojibake_repaired=cleaned.mojibake_repaired,
-        mojibake_marked=cleaned.mojibake_marked,
-    )
+    path = Path(path)
+    return document_from_bytes(path.read_bytes(), doc_id_of(path, root) if root else path.name)
+
+
+def is_document_file(path: Path) -> bool:
+    """A file the corpus reads: a supported suffix, not hidden (uploads in progress are)."""
+    return path.suffix.lower() in SUFFIXES and not path.name.startswith(".")
 
 
 def corpus_files(directory: Path) -> list[Path]:
     """The document files under ``directory``, in a stable order."""
-    return sorted(p for p in Path(directory).rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                  and not p.name.startswith(".") and p.name.lower() != "readme.md")
+    directory = Path(directory)
+    return sorted(p for p in directory.rglob("*") if p.is_file() and is_document_file(p)
+                  and not any(part.startswith(".") for part in p.relative_to(directory).parts))
 
 
 def fingerprint(directory: Path) -> str:
     """A hash of the corpus files' names and contents: changes when any document does."""
+    directory = Path(directory)
+    return _fingerprint((doc_id_of(p, directory), hashlib.sha256(p.read_bytes()).hexdigest())
+                        for p in corpus_files(directory))
+
+
+def _fingerprint(items) -> str:
     h = hashlib.sha256()
-    for p in corpus_files(directory):
-        h.update(str(p.relative_to(directory)).encode())
-        h.update(hashlib.sha256(p.read_bytes()).digest())
+    for doc_id, digest in items:
+        h.update(doc_id.encode())
+        h.update(bytes.fromhex(digest))
     return h.hexdigest()[:16]
 
 
-def load_corpus(directory: Path, max_chars: int = 240) -> Corpus:
-    """Read every document under ``directory`` and split it into passages. A file that
-    cannot be read is reported in ``Corpus.problems`` and skipped."""
+def load_corpus(directory: Path, max_chars: int = 240, known: Mapping[str, Known] | None = None) -> Corpus:
+    """Read every document under ``directory`` and split it into passages. A file whose bytes
+    are those of a ``known`` document (the previous build's, same reader version and passage
+    size: the caller checks) is not read again. A file that cannot be read is reported in
+    ``Corpus.problems`` and skipped. The fingerprint is of the bytes actually read."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"corpus directory {directory} does not exist")
-    documents, passages, problems = [], [], []
+    known = known or {}
+    documents: list[Document] = []
+    passages: list[Passage] = []
+    problems: list[CorpusProblem] = []
+    new, changed, unchanged, read = [], [], [], []
     for path in corpus_files(directory):
+        doc_id = doc_id_of(path, directory)
         try:
-            doc = read_document(path, directory)
-        except (UnreadableDocument, OSError) as e:
-            rel = str(path.relative_to(directory))
-            log.warning("Skipping %s: %s", rel, e)
-            problems.append(CorpusProblem(rel, str(e)))
+            data = path.read_bytes()
+        except OSError as e:
+            log.warning("Skipping %s: %s", doc_id, e)
+            problems.append(CorpusProblem(doc_id, str(e)))
             continue
+        digest = hashlib.sha256(data).hexdigest()
+        read.append((doc_id, digest))
+        previous = known.get(doc_id)
+        if previous is not None and previous.document.sha256 == digest:
+            documents.append(previous.document)
+            passages.extend(previous.passages)
+            unchanged.append(doc_id)
+            continue
+        try:
+            doc = document_from_bytes(data, doc_id)
+        except UnreadableDocument as e:
+            log.warning("Skipping %s: %s", doc_id, e)
+            problems.append(CorpusProblem(doc_id, str(e)))
+            continue
+        (changed if previous is not None else new).append(doc_id)
         documents.append(doc)
         passages.extend(split_document(doc, max_chars=max_chars))
-    return Corpus(tuple(documents), tuple(passages), tuple(problems))
+    seen = {d for d, _ in read}
+    removed = tuple(sorted(d for d in known if d not in seen))
+    return Corpus(tuple(documents), tuple(passages), tuple(problems),
+                  Changes(tuple(new), tuple(changed), removed, tuple(unchanged)), _fingerprint(read))
+
+
+def group_passages(passages: Sequence[Passage]) -> dict[str, list[Passage]]:
+    """Passages by document id, in order."""
+    out: dict[str, list[Passage]] = {}
+    for p in passages:
+        out.setdefault(p.doc_id, []).append(p)
+    return out

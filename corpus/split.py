@@ -6,17 +6,11 @@ import hashlib
 import re
 
 from corpus.clean import match_form
+from corpus.formats.layout import is_heading  # noqa: F401 - re-exported for callers of the splitter
 from corpus.model import Document, Passage
 
-HEADING_MAX_CHARS = 16
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])(?![”’」』）)])|(?<=[。！？][”’」』])")
-_TERMINAL = "。！？；：.!?;:…”」』)）"
-
-
-def is_heading(line: str) -> bool:
-    """A short line without closing punctuation (``應勇強調``, ``青和居社區``)."""
-    line = line.strip().lstrip("#").strip()
-    return 0 < len(line) <= HEADING_MAX_CHARS and line[-1] not in _TERMINAL and "，" not in line
+_LATIN_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -30,43 +24,47 @@ def windows(text: str, max_chars: int) -> list[str]:
     if len(text) <= max_chars:
         return [text]
     pieces: list[str] = []
-    for sentence in split_sentences(text):
+    sentences = [s for chinese in split_sentences(text) for s in _LATIN_SENTENCE_END.split(chinese)]
+    for sentence in sentences:
         while len(sentence) > max_chars:
             cut = max(sentence.rfind("，", 0, max_chars), sentence.rfind(",", 0, max_chars))
+            if cut <= max_chars // 3:  # no clause comma: a space, then anywhere
+                cut = sentence.rfind(" ", 0, max_chars)
             cut = cut + 1 if cut > max_chars // 3 else max_chars
-            pieces.append(sentence[:cut])
-            sentence = sentence[cut:]
+            pieces.append(sentence[:cut].strip())
+            sentence = sentence[cut:].strip()
         if sentence:
             pieces.append(sentence)
     out: list[str] = []
     for piece in pieces:
         if out and len(out[-1]) + len(piece) <= max_chars:
-            out[-1] += piece
+            out[-1] += piece if _no_space(out[-1], piece) else " " + piece
         else:
             out.append(piece)
     return out
 
 
+def _no_space(a: str, b: str) -> bool:
+    return not (a[-1].isascii() and b[0].isascii())
+
+
 def split_document(doc: Document, max_chars: int = 240) -> list[Passage]:
-    """Paragraphs become passages; heading lines become the section title of the passages
-    under them; long paragraphs are split into sentence windows."""
+    """Paragraphs become passages; a heading becomes the section title of the passages under
+    it; long paragraphs are split into sentence windows."""
     passages: list[Passage] = []
     section = ""
     paragraph = 0
-    lines = [line.strip() for line in doc.text.split("\n")]
-    lines = [line for line in lines if line]
-    for n, line in enumerate(lines):
-        following = lines[n + 1] if n + 1 < len(lines) else ""
-        if is_heading(line) and following and not is_heading(following):
-            section = line.lstrip("#").strip()
+    for block in doc.blocks:
+        if block.level:
+            section = block.text
             continue
         paragraph += 1
-        for part, chunk in enumerate(windows(line, max_chars)):
+        for part, chunk in enumerate(windows(block.text, max_chars)):
             digest = hashlib.sha256(chunk.encode("utf-8")).hexdigest()[:8]
             passages.append(Passage(
                 id=f"{doc.doc_id}:{paragraph}.{part}:{digest}", doc_id=doc.doc_id,
                 doc_title=doc.title, path=doc.path, paragraph=paragraph, part=part,
                 section=section, text=chunk, match_text=match_form(chunk),
-                source_url=doc.source_url,
+                source_url=doc.source_url, page=block.page,
             ))
     return passages

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus.clean import match_form, script_of
-from corpus.reader import fingerprint, load_corpus
+from corpus.model import Document
+from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
 from embeddings.encoder import Encoder
@@ -98,13 +99,33 @@ class Engine:
         if not self._build_lock.acquire(blocking=False):
             raise RebuildInProgress("a rebuild is already running")
         try:
-            corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars)
+            corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars, self._known())
             report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
-                                 fingerprint(self.config.corpus_dir), self.config.index, progress)
+                                 self.config.index, progress, self._reader())
             self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
             return report
         finally:
             self._build_lock.release()
+
+    def _reader(self) -> dict:
+        return {"version": READER_VERSION, "max_passage_chars": self.config.max_passage_chars}
+
+    def _known(self) -> dict[str, Known]:
+        """The loaded index's documents with their passages, for a rebuild to reuse the ones
+        whose files did not change (none when it was read differently)."""
+        if self._index is None:
+            try:
+                self.load()
+            except IndexProblem:
+                return {}
+        if self._index.manifest.get("reader") != self._reader():
+            return {}
+        by_doc = group_passages(self._index.passages)
+        return {d.doc_id: Known(d, tuple(by_doc.get(d.doc_id, ()))) for d in self.documents()}
+
+    def documents(self) -> list[Document]:
+        """The documents in the loaded index."""
+        return [Document(**info) for info in self.index.manifest.get("document_list", [])]
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for ``query``."""

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.model import Corpus, Passage
+from corpus.model import Changes, Corpus, Passage
 from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, tokenize
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 INDEX_FILE = "index.faiss"
 PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
@@ -56,6 +56,7 @@ class BuildReport:
     mojibake_marked: int
     problems: tuple[str, ...]
     index_type: str
+    changes: Changes = Changes()
 
 
 def embed_input(p: Passage) -> str:
@@ -159,8 +160,8 @@ class LoadedIndex:
 
 
 def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildCache,
-                fingerprint: str, params: IndexParams = IndexParams(),
-                progress: Callable[[int, int], None] | None = None) -> BuildReport:
+                params: IndexParams = IndexParams(), progress: Callable[[int, int], None] | None = None,
+                reader: dict | None = None) -> BuildReport:
     """Embed ``corpus`` (using the cache), write a new index directory to a temporary
     place, then swap it in for ``index_dir``. On any error the old index stays."""
     start = time.perf_counter()
@@ -200,8 +201,9 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         manifest = {
             "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
             "passages": len(passages), "documents": len(corpus.documents),
-            "document_titles": {d.doc_id: d.title for d in corpus.documents},
-            "corpus_fingerprint": fingerprint, "index_type": kind,
+            "document_list": [d.info() for d in corpus.documents],
+            "reader": reader or {},  # reader version and passage size: when passages can be reused
+            "corpus_fingerprint": corpus.fingerprint, "index_type": kind,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "cleaning": {"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
                          "mojibake_marked": corpus.mojibake_marked},
@@ -214,7 +216,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         raise
     return BuildReport(len(corpus.documents), len(passages), len(todo), time.perf_counter() - start,
                        corpus.pinyin_removed, corpus.mojibake_repaired, corpus.mojibake_marked,
-                       tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind)
+                       tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes)
 
 
 def _swap_in(new: Path, target: Path) -> None:

@@ -115,7 +115,7 @@ def test_interrupted_swap_falls_back_to_previous_copy(fake_engine: Engine):
 def test_hnsw_above_threshold(tmp_path: Path, seed_corpus: Path):
     corpus = load_corpus(seed_corpus)
     cache = BuildCache(tmp_path / "cache.sqlite")
-    report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, "fp", IndexParams(hnsw_threshold=10))
+    report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, IndexParams(hnsw_threshold=10))
     assert report.index_type == "hnsw"
     index = load_index(tmp_path / "idx", "fake-hash", IndexParams(hnsw_threshold=10, hnsw_ef_search=64))
     assert index.faiss_index.hnsw.efSearch == 64
