@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("chat", parents=[common], help="ask questions in the terminal")
 
+    add = sub.add_parser("add", parents=[common], help="add documents (PDF, Word, HTML, Markdown, text) to the corpus")
+    add.add_argument("files", nargs="+", type=Path)
+    add.add_argument("--reindex", action="store_true", help="rebuild the index afterwards")
+    sub.add_parser("docs", parents=[common], help="list the documents")
+    rm = sub.add_parser("remove", parents=[common], help="remove a document (moved to the data folder's trash)")
+    rm.add_argument("id", help="the document's number or id, as 'qabot docs' shows them")
+
     ev = sub.add_parser("eval", parents=[common], help="evaluate on a question set (JSONL)")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
@@ -132,6 +139,65 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
     return 0
 
 
+def _indexed(settings: Settings) -> dict:
+    """What the index on disk knows of each document (empty when there is none yet)."""
+    from embeddings.index import IndexProblem, indexed_documents, read_manifest
+
+    try:
+        return indexed_documents(read_manifest(settings.index_path)[1])
+    except IndexProblem:
+        return {}
+
+
+def cmd_add(settings: Settings, paths: list[Path], reindex: bool) -> int:
+    from corpus.errors import QabotError
+    from corpus.library import add_document
+
+    indexed = [doc for doc, _ in _indexed(settings).values()]
+    failures = 0
+    for path in paths:
+        try:
+            added = add_document(settings.corpus_dir, path.name, path.read_bytes(), indexed,
+                                 settings.max_upload_mb * 2**20)
+        except (QabotError, OSError) as e:
+            print(f"Not added {path}: {e}", file=sys.stderr)
+            failures += 1
+            continue
+        d = added.document
+        parts = f"{d.pages} pages" if d.pages else f"{d.paragraphs} paragraphs"
+        print(f"Added {d.doc_id}: “{d.title}”, {parts}, {added.passages} passages.")
+        indexed.append(d)
+    if reindex and failures < len(paths):
+        return cmd_build(settings)
+    if failures < len(paths):
+        print("Run 'qabot index build' (or /reindex in the chat) to make them searchable.")
+    return 1 if failures else 0
+
+
+def cmd_docs(settings: Settings) -> int:
+    from corpus.library import catalog
+
+    entries = catalog(settings.corpus_dir, _indexed(settings))
+    if not entries:
+        print(f"No documents in {settings.corpus_dir}.")
+    for e in entries:
+        added = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.added)) if e.added else "-"
+        passages = f"{e.passages} passages" if e.passages is not None else "-"
+        state = "" if e.state == "indexed" else f"  [{e.state}]"
+        print(f"{e.number:>3}. {e.title}  ({e.doc_id}, {e.size / 1024:.0f} KB, {passages}, {added}){state}")
+    return 0
+
+
+def cmd_remove(settings: Settings, ref: str) -> int:
+    from corpus.library import catalog, find_entry, remove_document
+
+    entry = find_entry(catalog(settings.corpus_dir, _indexed(settings)), ref)
+    moved = remove_document(settings.corpus_dir, entry.doc_id, settings.trash_dir)
+    print(f"Removed {entry.doc_id} (“{entry.title}”); the file is in {moved}. "
+          "Run 'qabot index build' to drop it from the index.")
+    return 0
+
+
 def cmd_chat(settings: Settings) -> int:
     from bot.terminal import chat
 
@@ -176,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_ask(settings, args.question, args.json)
         if args.command == "chat":
             return cmd_chat(settings)
+        if args.command == "add":
+            return cmd_add(settings, args.files, args.reindex)
+        if args.command == "docs":
+            return cmd_docs(settings)
+        if args.command == "remove":
+            return cmd_remove(settings, args.id)
         if args.command == "eval":
             return cmd_eval(settings, args.file, args.json, args.gate_open)
         if args.command == "serve":
@@ -188,10 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # domain errors become one sentence at the edge
+        from corpus.errors import QabotError
         from embeddings.engine import RebuildInProgress
         from embeddings.index import IndexProblem
 
-        if isinstance(e, (SettingsError, IndexProblem, RebuildInProgress, FileNotFoundError, ValueError)):
+        if isinstance(e, (QabotError, SettingsError, IndexProblem, RebuildInProgress, FileNotFoundError, ValueError)):
             print(f"qabot: {e}", file=sys.stderr)
             return 2
         raise

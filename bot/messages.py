@@ -23,13 +23,15 @@ MESSAGES: dict[str, dict[str, str]] = {
               "/reindex — admins: rebuild the index after adding documents\n/stats — admins: figures\n\n"
               "<b>Tips</b>\n• Tap “More results” under an answer for further passages.\n"
               "• Inline: type @{username} and a question in any chat to share a passage.\n"
-              "• Admins can send a .txt or .md file to add it to the documents, then /reindex.",
+              "• Admins: send a PDF, Word (.docx), HTML, Markdown or text file to add it; /docs lists the documents, "
+              "/remove removes one, /reindex makes the changes searchable.",
         "zh": "<b>怎么提问</b>\n用中文（简体或繁体）或英文提问，例如“谁参加了调研？”。我只根据文档回答，给出引用的段落；"
               "文档没有涉及的问题，我会直接说明。\n\n<b>命令</b>\n/ask &lt;问题&gt; — 提问（在群里也可以 @我 或回复我的消息）\n"
               "/start — 我知道什么，附示例问题\n/help — 本帮助\n/reindex — 管理员：添加文档后重建索引\n"
               "/stats — 管理员：统计数据\n/new — 开始新话题（“他们分别担任什么职务？”这样的追问会结合上文理解）\n\n<b>提示</b>\n• 点答案下方的“更多结果”查看更多段落。\n"
               "• 行内模式：在任何聊天里输入 @{username} 加问题，即可分享段落。\n"
-              "• 管理员可以发送 .txt 或 .md 文件来添加文档，然后 /reindex。",
+              "• 管理员：发送 PDF、Word（.docx）、HTML、Markdown 或文本文件即可添加文档；/docs 查看文档列表，"
+              "/remove 删除文档，/reindex 让改动生效。",
     },
     "empty": {"en": "Please write a question after the command, e.g. /ask 谁参加了调研？",
               "zh": "请在命令后面写上问题，例如：/ask 谁参加了调研？"},
@@ -54,6 +56,58 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "zh": "只有管理员可以添加文档。请直接用文字提问。"},
     "admins_reindex": {"en": "Sorry, only admins can rebuild the index.", "zh": "抱歉，只有管理员可以重建索引。"},
     "admins_stats": {"en": "Sorry, /stats is for admins.", "zh": "抱歉，/stats 仅供管理员使用。"},
+    "admins_only": {"en": "Sorry, this is for admins.", "zh": "抱歉，这项功能仅供管理员使用。"},
+    # documents (admins)
+    "pages": {"en": "{n} page(s)", "zh": "{n} 页"},
+    "paragraphs": {"en": "{n} paragraph(s)", "zh": "{n} 段"},
+    "added": {"en": "📄 Added <b>{title}</b> as <code>{doc_id}</code>: {parts}, {passages} passage(s). "
+                    "It is searchable after a reindex.",
+              "zh": "📄 已添加《{title}》（<code>{doc_id}</code>）：{parts}，{passages} 个检索段落。重建索引后即可检索。"},
+    "refused": {"en": "I did not add {name}: {reason}. Nothing was changed.",
+                "zh": "没有添加 {name}：{reason}。文档库没有任何改动。"},
+    "too_large": {"en": "{name} is too large ({size} MiB; at most {limit} MiB). Nothing was changed.",
+                  "zh": "{name} 太大了（{size} MiB，上限 {limit} MiB）。文档库没有任何改动。"},
+    "reindex_now": {"en": "🔄 Reindex now", "zh": "🔄 立即重建索引"},
+    "docs_header": {"en": "📚 <b>{count}</b> document(s){page}:", "zh": "📚 共 <b>{count}</b> 篇文档{page}："},
+    "docs_page": {"en": ", page {page}/{pages}", "zh": "，第 {page}/{pages} 页"},
+    "docs_empty": {"en": "No documents yet. Send a PDF, Word, HTML, Markdown or text file to add one.",
+                   "zh": "还没有文档。发送 PDF、Word、HTML、Markdown 或文本文件即可添加。"},
+    "docs_passages": {"en": "{n} passage(s)", "zh": "{n} 个段落"},
+    "state_new": {"en": "not indexed yet", "zh": "尚未索引"},
+    "state_changed": {"en": "changed since indexing", "zh": "索引后有改动"},
+    "state_removed": {"en": "file removed, still in the index until a reindex", "zh": "文件已移除，重建索引前仍在索引中"},
+    "docs_footer": {"en": "Remove one with /remove and its number, e.g. /remove 1.",
+                    "zh": "删除文档：/remove 加编号，例如 /remove 1。"},
+    "previous": {"en": "◀ Previous", "zh": "◀ 上一页"},
+    "next": {"en": "Next ▶", "zh": "下一页 ▶"},
+    "remove_usage": {"en": "Which document? Send /remove with its number or id from /docs, e.g. /remove 1.",
+                     "zh": "要删除哪篇文档？请发送 /remove 加 /docs 里的编号或标识，例如 /remove 1。"},
+    "remove_unknown": {"en": "There is no document {ref}. /docs lists them.", "zh": "没有文档 {ref}。/docs 可以查看列表。"},
+    "remove_confirm": {"en": "Remove <b>{title}</b> (<code>{doc_id}</code>)? The file is moved to the bot's "
+                             "trash folder; answers stop citing it after the next reindex.",
+                       "zh": "删除《{title}》（<code>{doc_id}</code>）吗？文件会移到回收目录；下次重建索引后，回答不再引用它。"},
+    "remove_yes": {"en": "🗑 Remove", "zh": "🗑 删除"},
+    "cancel": {"en": "Cancel", "zh": "取消"},
+    "removed": {"en": "🗑 Removed <b>{title}</b>. Reindex to stop answering from it.",
+                "zh": "🗑 已删除《{title}》。重建索引后，回答不再引用它。"},
+    "cancelled": {"en": "Nothing was removed.", "zh": "没有删除任何文档。"},
+    "gone": {"en": "That document is no longer there.", "zh": "这篇文档已经不在了。"},
+    # rebuilding (admins)
+    "reindex_busy": {"en": "A rebuild is already running; I'll keep answering from the current index.",
+                     "zh": "索引正在重建中；在此期间我继续用当前索引回答。"},
+    "reindex_start": {"en": "🔄 Rebuilding the index…", "zh": "🔄 正在重建索引……"},
+    "reindex_progress": {"en": "🔄 Rebuilding the index… {done}/{total} passages",
+                         "zh": "🔄 正在重建索引……{done}/{total} 个段落"},
+    "reindex_done": {"en": "✅ Index rebuilt: {documents} document(s), {passages} passages ({embedded} embedded, "
+                           "{cached} cached) in {seconds}s.\nDocuments: {new} new, {changed} changed, {removed} removed, "
+                           "{unchanged} unchanged.\nCleaning: {pinyin} pinyin annotations removed, {repaired} mojibake "
+                           "spans repaired, {marked} marked.",
+                     "zh": "✅ 索引已重建：{documents} 篇文档，{passages} 个段落（新编码 {embedded} 个，缓存 {cached} 个），"
+                           "用时 {seconds} 秒。\n文档：新增 {new}，修改 {changed}，删除 {removed}，未变 {unchanged}。\n"
+                           "清理：删除拼音注音 {pinyin} 处，修复乱码 {repaired} 处，标记损坏 {marked} 处。"},
+    "reindex_skipped": {"en": "Skipped {problem}", "zh": "跳过 {problem}"},
+    "reindex_failed": {"en": "❌ Rebuild failed: {error}. The previous index is still serving.",
+                       "zh": "❌ 重建失败：{error}。仍在使用之前的索引。"},
 }
 
 

@@ -51,10 +51,16 @@ class Settings:
     webhook_secret: str = ""
     example_questions: tuple[str, ...] = ()
     outgoing_rate_limit: bool = True
+    max_upload_mb: int = 20  # the Bot API lets bots download files up to 20 MB
 
     @property
     def index_path(self) -> Path:
         return self.index_dir or self.data_dir / "index"
+
+    @property
+    def trash_dir(self) -> Path:
+        """Where removed documents go (moved, not deleted)."""
+        return self.data_dir / "removed"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +82,7 @@ class Settings:
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             example_questions=tuple(q.strip() for q in env.get("QABOT_EXAMPLE_QUESTIONS", "").split("|") if q.strip()),
             outgoing_rate_limit=env.get("QABOT_OUTGOING_RATE_LIMIT", "1").strip().lower() not in ("0", "false", "no"),
+            max_upload_mb=_int(env, "QABOT_MAX_UPLOAD_MB", 20),
         )
 
     def override(self, **flags) -> Settings:

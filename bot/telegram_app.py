@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import logging
 import secrets
 import statistics
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram import (
@@ -41,10 +41,11 @@ from telegram.ext import (
 )
 
 from bot.messages import language_of, say
-from bot.formatting import Chunk, format_answer, format_hits, format_passage
+from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
 from corpus.clean import script_of, to_simplified
-from corpus.reader import SUFFIXES, UnreadableDocument, decode
+from corpus.errors import QabotError, UnknownDocument
+from corpus.library import Entry, add_document, catalog, find_entry, remove_document
 from bot.render import in_script
 from embeddings.answering import analyse
 from embeddings.answering.extract import find_people
@@ -54,7 +55,8 @@ from embeddings.engine import Engine, RebuildInProgress
 log = logging.getLogger(__name__)
 
 PAGE = 3
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+DOCS_PAGE = 10
+MAX_TITLE_SHOWN = 80
 COMMANDS = [
     BotCommand("start", "What I know and how to ask"),
     BotCommand("help", "Commands and tips"),
@@ -62,6 +64,8 @@ COMMANDS = [
     BotCommand("reindex", "Admins: rebuild the index from the documents"),
     BotCommand("stats", "Admins: usage and index figures"),
     BotCommand("new", "Start a new topic: forget the conversation so far"),
+    BotCommand("docs", "Admins: list the documents"),
+    BotCommand("remove", "Admins: remove a document: /remove <number>"),
 ]
 @dataclass
 class BotState:
@@ -256,32 +260,127 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Admins add a .txt/.md document to the corpus; others get a polite note."""
-    state, message = _state(context), update.effective_message
+    """Admins add a document of any supported format; others get a polite note."""
+    state, message, lang = _state(context), update.effective_message, _lang(update)
     if message.chat.type != ChatType.PRIVATE:
         return
     if not _is_admin(state, update):
-        await message.reply_text(say("admins_docs", _lang(update)), do_quote=True)
+        await message.reply_text(say("admins_docs", lang), do_quote=True)
         return
     doc = message.document
-    name = Path(doc.file_name or "").name
-    if Path(name).suffix.lower() not in SUFFIXES:
-        await message.reply_text(f"I can add .txt and .md files only, not {name or 'this file'}.", do_quote=True)
-        return
-    if (doc.file_size or 0) > MAX_UPLOAD_BYTES:
-        await message.reply_text("That file is too large (over 5 MiB).", do_quote=True)
+    name = doc.file_name or "document"
+    limit = state.settings.max_upload_mb
+    if (doc.file_size or 0) > limit * 2**20:  # refused before downloading anything
+        await message.reply_text(say("too_large", lang, name=name, size=f"{doc.file_size / 2**20:.1f}", limit=limit),
+                                 do_quote=True)
         return
     data = bytes(await (await doc.get_file()).download_as_bytearray())
     try:
-        text, encoding = await asyncio.to_thread(decode, data)
-    except UnreadableDocument as e:
-        await message.reply_text(f"I could not read {name}: {e}. Nothing was added.", do_quote=True)
+        added = await asyncio.to_thread(add_document, state.settings.corpus_dir, name, data,
+                                        state.engine.documents(), limit * 2**20,
+                                        state.engine.config.max_passage_chars)
+    except QabotError as e:
+        await message.reply_text(say("refused", lang, name=name, reason=str(e)), do_quote=True)
         return
-    target = Path(state.settings.corpus_dir) / name
-    existed = target.exists()
-    await asyncio.to_thread(target.write_bytes, data)
-    await message.reply_text(f"{'Replaced' if existed else 'Added'} {name} ({len(text)} characters, {encoding}). "
-                             "Send /reindex to make it searchable.", do_quote=True)
+    d = added.document
+    parts = say("pages", lang, n=d.pages) if d.pages else say("paragraphs", lang, n=d.paragraphs)
+    log.info("Admin %s added %s (%d bytes)", update.effective_user.id, d.doc_id, d.size)
+    await message.reply_html(say("added", lang, title=_e(d.title), doc_id=_e(d.doc_id), parts=parts,
+                                 passages=added.passages), do_quote=True, reply_markup=_reindex_button(lang))
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _reindex_button(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(say("reindex_now", lang), callback_data="reindex")]])
+
+
+def _catalog(state: BotState) -> list[Entry]:
+    return catalog(state.settings.corpus_dir, state.engine.indexed())
+
+
+def docs_page(entries: list[Entry], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the document list as HTML, with previous/next buttons."""
+    if not entries:
+        return say("docs_empty", lang), None
+    pages = (len(entries) + DOCS_PAGE - 1) // DOCS_PAGE
+    page = min(max(page, 0), pages - 1)
+    where = say("docs_page", lang, page=page + 1, pages=pages) if pages > 1 else ""
+    lines = [say("docs_header", lang, count=len(entries), page=where)]
+    for e in entries[page * DOCS_PAGE : (page + 1) * DOCS_PAGE]:
+        size = f"{e.size / 2**20:.1f} MB" if e.size >= 2**20 else f"{max(e.size // 1024, 1)} KB"
+        facts = [f"<code>{_e(e.doc_id)}</code>", size]
+        if e.passages is not None:
+            facts.append(say("docs_passages", lang, n=e.passages))
+        if e.added:
+            facts.append(time.strftime("%Y-%m-%d", time.localtime(e.added)))
+        if e.state != "indexed":
+            facts.append(f"<i>{say('state_' + e.state, lang)}</i>")
+        lines.append(f"{e.number}. <b>{_e(e.title[:MAX_TITLE_SHOWN])}</b> — {', '.join(facts)}")
+    lines.append(say("docs_footer", lang))
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(say("previous", lang), callback_data=f"docs:{page - 1}"))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(say("next", lang), callback_data=f"docs:{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
+
+
+async def docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/docs (admins): the documents with title, size, passages and date, a page at a time."""
+    state, message, lang = _state(context), update.effective_message, _lang(update)
+    if not _is_admin(state, update):
+        await message.reply_text(say("admins_only", lang), do_quote=True)
+        return
+    text, markup = docs_page(await asyncio.to_thread(_catalog, state), 0, lang)
+    await message.reply_html(text, do_quote=True, reply_markup=markup)
+
+
+def _doc_key(doc_id: str) -> str:
+    """A short stand-in for a document id in callback data (64 bytes at most)."""
+    return hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:16]
+
+
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove N|ID (admins): asks for confirmation with a button before moving the file out."""
+    state, message, lang = _state(context), update.effective_message, _lang(update)
+    if not _is_admin(state, update):
+        await message.reply_text(say("admins_only", lang), do_quote=True)
+        return
+    ref = " ".join(context.args or []).strip()
+    if not ref:
+        await message.reply_text(say("remove_usage", lang), do_quote=True)
+        return
+    try:
+        entry = find_entry(await asyncio.to_thread(_catalog, state), ref)
+    except UnknownDocument:
+        await message.reply_text(say("remove_unknown", lang, ref=ref[:100]), do_quote=True)
+        return
+    key = _doc_key(entry.doc_id)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(say("remove_yes", lang), callback_data=f"rm:{key}"),
+                                    InlineKeyboardButton(say("cancel", lang), callback_data="rmx")]])
+    await message.reply_html(say("remove_confirm", lang, title=_e(entry.title), doc_id=_e(entry.doc_id)),
+                             do_quote=True, reply_markup=markup)
+
+
+async def _confirm_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
+    state, query, lang = _state(context), update.callback_query, _lang(update)
+    entries = await asyncio.to_thread(_catalog, state)
+    entry = next((e for e in entries if _doc_key(e.doc_id) == key and e.state != "removed"), None)
+    if entry is None:
+        await query.answer(say("gone", lang), show_alert=True)
+        return
+    try:
+        await asyncio.to_thread(remove_document, state.settings.corpus_dir, entry.doc_id, state.settings.trash_dir)
+    except UnknownDocument:
+        await query.answer(say("gone", lang), show_alert=True)
+        return
+    log.info("Admin %s removed %s", update.effective_user.id, entry.doc_id)
+    await query.answer()
+    await query.edit_message_text(say("removed", lang, title=_e(entry.title)), parse_mode=ParseMode.HTML,
+                                  reply_markup=_reindex_button(lang))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -308,6 +407,9 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state.conversations.clear(conversation_key(update))
         await query.answer(say("new", _lang(update)))
         return
+    if data == "reindex" or data.startswith(("docs:", "rm:")) or data == "rmx":
+        await _admin_callback(update, context, data)
+        return
     if data.startswith("more:"):
         _, qid, offset_s = data.split(":", 2)
         entry = state.queries.get(qid)
@@ -326,6 +428,31 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_chunks(query.message, format_hits(page, script, offset), more)
         return
     await query.answer()
+
+
+async def _admin_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
+    """The buttons of /docs, /remove and uploads; admins only."""
+    state, query, lang = _state(context), update.callback_query, _lang(update)
+    if not _is_admin(state, update):
+        await query.answer(say("admins_only", lang), show_alert=True)
+        return
+    if data == "reindex":
+        await query.answer()
+        try:  # the button has done its job; a failure to remove it is cosmetic
+            await query.edit_message_reply_markup(None)
+        except TelegramError as e:
+            log.debug("Could not remove the reindex button: %s", e)
+        await run_reindex(state, query.message, lang)
+    elif data.startswith("docs:"):
+        await query.answer()
+        page = int(data[5:]) if data[5:].isdigit() else 0
+        text, markup = docs_page(await asyncio.to_thread(_catalog, state), page, lang)
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    elif data.startswith("rm:"):
+        await _confirm_remove(update, context, data[3:])
+    else:
+        await query.answer()
+        await query.edit_message_text(say("cancelled", lang))
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -347,17 +474,22 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): rebuild off the event loop, edit one progress message, swap atomically."""
-    state, message = _state(context), update.effective_message
+    state, message, lang = _state(context), update.effective_message, _lang(update)
     if not _is_admin(state, update):
-        await message.reply_text(say("admins_reindex", _lang(update)), do_quote=True)
+        await message.reply_text(say("admins_reindex", lang), do_quote=True)
         return
+    await run_reindex(state, message, lang)
+
+
+async def run_reindex(state: BotState, message: Message, lang: str) -> None:
+    """Rebuild (only what changed is read and embedded), reporting in one edited message
+    that replies to ``message``; refused politely while another rebuild runs."""
     if state.reindexing or state.engine.rebuilding:
-        await message.reply_text("A rebuild is already running; I'll keep answering from the current index.",
-                                 do_quote=True)
+        await message.reply_text(say("reindex_busy", lang), do_quote=True)
         return
     state.reindexing = True  # set before any await: a second /reindex sees it
     try:
-        progress_msg = await message.reply_text("🔄 Rebuilding the index…", do_quote=True)
+        progress_msg = await message.reply_text(say("reindex_start", lang), do_quote=True)
         loop = asyncio.get_running_loop()
         last = [0.0]
 
@@ -371,23 +503,25 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             now = time.monotonic()
             if now - last[0] >= 1.0 or done >= total:
                 last[0] = now
-                asyncio.run_coroutine_threadsafe(edit(f"🔄 Rebuilding the index… {done}/{total} passages"), loop)
+                asyncio.run_coroutine_threadsafe(edit(say("reindex_progress", lang, done=done, total=total)), loop)
 
         try:
             report = await asyncio.to_thread(state.engine.rebuild, progress)
         except RebuildInProgress:
-            await edit("A rebuild is already running; I'll keep answering from the current index.")
+            await edit(say("reindex_busy", lang))
             return
         except Exception as e:  # report any failure; the old index keeps serving
             log.exception("Rebuild failed")
-            await edit(f"❌ Rebuild failed: {e}. The previous index is still serving.")
+            await edit(say("reindex_failed", lang, error=e))
             return
         state.examples = await asyncio.to_thread(pick_examples, state.engine, state.settings)
-        skipped = "".join(f"\nSkipped {p}" for p in report.problems)
-        await edit(f"✅ Index rebuilt: {report.documents} document(s), {report.passages} passages "
-                   f"({report.embedded} embedded, {report.passages - report.embedded} cached) in {report.seconds:.1f}s."
-                   f"\nCleaning: {report.pinyin_removed} pinyin annotations removed, {report.mojibake_repaired} "
-                   f"mojibake spans repaired, {report.mojibake_marked} marked.{skipped}")
+        c = report.changes
+        text = say("reindex_done", lang, documents=report.documents, passages=report.passages,
+                   embedded=report.embedded, cached=report.passages - report.embedded, seconds=f"{report.seconds:.1f}",
+                   new=len(c.new), changed=len(c.changed), removed=len(c.removed), unchanged=len(c.unchanged),
+                   pinyin=report.pinyin_removed, repaired=report.mojibake_repaired, marked=report.mojibake_marked)
+        text += "".join("\n" + say("reindex_skipped", lang, problem=p) for p in report.problems)
+        await edit(text[:MAX_MESSAGE])
     finally:
         state.reindexing = False
 
@@ -483,6 +617,8 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
     app.add_handler(CommandHandler("reindex", reindex))
     app.add_handler(CommandHandler("stats", stats))
     app.add_handler(CommandHandler("new", new_topic))
+    app.add_handler(CommandHandler("docs", docs))
+    app.add_handler(CommandHandler("remove", remove))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & private, private_text))
     app.add_handler(MessageHandler(filters.TEXT & groups, group_text))

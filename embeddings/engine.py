@@ -22,6 +22,7 @@ from embeddings.index import (
     IndexProblem,
     LoadedIndex,
     build_index,
+    indexed_documents,
     load_index,
 )
 from embeddings.search import FusionParams, Hit, search
@@ -125,7 +126,11 @@ class Engine:
 
     def documents(self) -> list[Document]:
         """The documents in the loaded index."""
-        return [Document(**info) for info in self.index.manifest.get("document_list", [])]
+        return [doc for doc, _ in self.indexed().values()]
+
+    def indexed(self) -> dict[str, tuple[Document, int]]:
+        """Each indexed document by id, with its number of passages."""
+        return indexed_documents(self.index.manifest)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for ``query``."""

@@ -13,13 +13,14 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from corpus.model import Changes, Corpus, Passage
+from corpus.model import Changes, Corpus, Document, Passage
 from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, tokenize
 
@@ -202,6 +203,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
             "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
             "passages": len(passages), "documents": len(corpus.documents),
             "document_list": [d.info() for d in corpus.documents],
+            "passages_per_document": dict(Counter(p.doc_id for p in passages)),
             "reader": reader or {},  # reader version and passage size: when passages can be reused
             "corpus_fingerprint": corpus.fingerprint, "index_type": kind,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -231,9 +233,9 @@ def _swap_in(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_index(index_dir: Path, model: str | None = None, params: IndexParams = IndexParams()) -> LoadedIndex:
-    """Load and validate an index directory. Raises IndexProblem with one clear sentence
-    when it is missing, broken, of another format, or made with another model."""
+def read_manifest(index_dir: Path) -> tuple[Path, dict]:
+    """The manifest of an index directory (or of its ``.old`` twin after a crash mid-swap),
+    checked for the format version. Returns (the directory it came from, the manifest)."""
     index_dir = Path(index_dir)
     if not (index_dir / MANIFEST_FILE).exists():
         old = index_dir.with_name(index_dir.name + ".old")
@@ -248,6 +250,20 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexProblem(f"the index in {index_dir} has format {manifest.get('format_version')}, "
                            f"this version reads {FORMAT_VERSION}; rebuild the index")
+    return index_dir, manifest
+
+
+def indexed_documents(manifest: dict) -> dict[str, tuple[Document, int]]:
+    """The documents a manifest lists, by id, with their number of passages."""
+    counts = manifest.get("passages_per_document", {})
+    return {info["doc_id"]: (Document(**info), counts.get(info["doc_id"], 0))
+            for info in manifest.get("document_list", [])}
+
+
+def load_index(index_dir: Path, model: str | None = None, params: IndexParams = IndexParams()) -> LoadedIndex:
+    """Load and validate an index directory. Raises IndexProblem with one clear sentence
+    when it is missing, broken, of another format, or made with another model."""
+    index_dir, manifest = read_manifest(index_dir)
     if model is not None and manifest.get("model") != model:
         raise IndexProblem(f"the index in {index_dir} was built with model {manifest.get('model')!r}, "
                            f"not the configured {model!r}; rebuild the index")

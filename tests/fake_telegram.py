@@ -104,7 +104,7 @@ class FakeBotApi:
             fid = params["file_id"]
             return 200, {"ok": True, "result": {"file_id": fid, "file_unique_id": fid, "file_path": f"docs/{fid}",
                                                 "file_size": len(self.files.get(fid, b""))}}
-        if method in ("sendChatAction", "answerCallbackQuery", "answerInlineQuery", "setMyCommands",
+        if method in ("sendChatAction", "answerCallbackQuery", "answerInlineQuery", "setMyCommands", "editMessageReplyMarkup",
                       "deleteWebhook", "setWebhook", "close", "logOut"):
             return 200, {"ok": True, "result": True}
         return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}

@@ -55,7 +55,7 @@ async def feed(app, update: dict):
 async def test_start_registers_commands_and_offers_example_buttons(bot):
     app, api = await bot()
     assert [c["command"] for c in api.sent("setMyCommands")[0]["commands"]] == ["start", "help", "ask", "reindex",
-                                                                              "stats", "new"]
+                                                                              "stats", "new", "docs", "remove"]
     await feed(app, tg.message("/start", USER))
     msg = api.sent()[0]
     assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
@@ -217,10 +217,12 @@ async def test_admin_uploads_a_document(bot, bot_engine):
     saved = Path(bot_engine.config.corpus_dir) / "new-doc.txt"
     try:
         assert saved.read_bytes() == content
-        assert "Added new-doc.txt" in api.sent()[-1]["text"] and "/reindex" in api.sent()[-1]["text"]
+        reply = api.sent()[-1]
+        assert "Added <b>新文件</b> as <code>new-doc.txt</code>: 1 paragraph(s), 1 passage(s)" in reply["text"]
+        assert reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "reindex"
         api.files["bin"] = b"\x00\x01binary"
         await feed(app, tg.document_message("bin", "bad.txt", 8, ADMIN))
-        assert "could not read bad.txt" in api.sent()[-1]["text"]
+        assert "I did not add bad.txt: binary data" in api.sent()[-1]["text"]
         assert not (Path(bot_engine.config.corpus_dir) / "bad.txt").exists()
     finally:
         saved.unlink(missing_ok=True)

@@ -70,3 +70,26 @@ def test_bad_settings_are_one_sentence(env, monkeypatch, capsys):
     monkeypatch.setenv("QABOT_TOP_K", "many")
     assert main(["ask", "问题"]) == 2
     assert "QABOT_TOP_K must be a whole number" in capsys.readouterr().err
+
+
+def test_add_docs_remove_from_the_terminal(env, monkeypatch, capsys, tmp_path: Path):
+    from tests import documents as files
+
+    monkeypatch.setenv("QABOT_DATA_DIR", str(tmp_path / "data"))  # the trash goes here, not beside the model
+    upload = tmp_path / "uploads"
+    upload.mkdir()
+    (upload / "notice.docx").write_bytes(files.as_docx())
+    (upload / "scan.pdf").write_bytes(files.as_pdf(text_layer=False))
+    assert main(["add", str(upload / "notice.docx"), str(upload / "scan.pdf")]) == 1  # one of two failed
+    captured = capsys.readouterr()
+    assert f"Added notice.docx: “{files.TITLE}”, 3 paragraphs, 3 passages." in captured.out
+    assert "Not added" in captured.err and "OCR is not supported" in captured.err
+
+    assert main(["docs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  2. notice.docx  (notice.docx, 36 KB, -,") and "[new]" in lines[1]
+
+    assert main(["remove", "2"]) == 0
+    assert "Removed notice.docx" in capsys.readouterr().out
+    assert main(["remove", "notice.docx"]) == 2
+    assert "no document 'notice.docx'" in capsys.readouterr().err

@@ -114,13 +114,23 @@ def list_text(items: list[str]) -> str:
 
 def infer_headings(blocks: list) -> list:
     """For formats without marked headings (text, PDF): a short paragraph without closing
-    punctuation followed by a longer paragraph is a heading. Run on cleaned text."""
+    punctuation is a heading when a longer paragraph follows it, directly or after one more
+    such line (a title, then a section heading). Longer runs of short lines are content (a
+    list of names), not headings. Run on cleaned text."""
     from corpus.formats import Block
 
-    out = []
-    for n, block in enumerate(blocks):
-        following = blocks[n + 1].text if n + 1 < len(blocks) else ""
-        if block.level == 0 and is_heading(block.text) and following and not is_heading(following):
-            block = Block(block.text.lstrip("#").strip(), 2, block.page)
-        out.append(block)
+    short = [b.level == 0 and is_heading(b.text) for b in blocks]
+    out = list(blocks)
+    n = 0
+    while n < len(blocks):
+        if not short[n]:
+            n += 1
+            continue
+        end = n
+        while end < len(blocks) and short[end]:
+            end += 1
+        if end - n <= 2 and end < len(blocks):
+            for k in range(n, end):
+                out[k] = Block(blocks[k].text.lstrip("#").strip(), 1 if k == 0 else 2, blocks[k].page)
+        n = end
     return out
