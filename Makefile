@@ -44,6 +44,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/bot_latency.py
+	$(BIN)/python bench/documents.py
 
 lint: setup
 	$(BIN)/ruff check bot corpus embeddings tests bench

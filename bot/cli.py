@@ -103,6 +103,7 @@ def _summary(report) -> str:
     lines = [f"Indexed {report.documents} document(s), {report.passages} passages "
              f"({report.embedded} embedded, {report.passages - report.embedded} from cache) "
              f"in {report.seconds:.1f}s; index: {report.index_type}.",
+             f"Documents: {report.changes.summary()}.",
              f"Cleaning: {report.pinyin_removed} pinyin annotations removed, "
              f"{report.mojibake_repaired} mojibake spans repaired, {report.mojibake_marked} marked as damaged."]
     lines += [f"Skipped {p}" for p in report.problems]

@@ -100,6 +100,38 @@ def as_pdf(pages: int = 1, text_layer: bool = True, title: str = TITLE) -> bytes
     return out.getvalue()
 
 
+LONG_PARAGRAPH = "".join(
+    f"第{i}条：社区服务中心在第{i}季度组织了居民议事会，讨论了停车位分配、垃圾分类和老年食堂的运营等事项，"
+    f"并形成了书面意见{i}份。" for i in range(1, 31))
+
+
+def as_long_pdf(header: str = "青山区政务公开", lines_per_page: int = 20) -> bytes:
+    """One long paragraph flowing over several pages, under a running header, with
+    "第 N 页" footers: the paragraph must come back whole, without header and footers."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A4)
+    lines = ["社区议事会工作总结", *wrap(LONG_PARAGRAPH, 38)]
+    for page, start in enumerate(range(0, len(lines), lines_per_page), start=1):
+        c.setFont("STSong-Light", 9)
+        c.drawString(72, 810, header)
+        c.setFont("STSong-Light", 11)
+        y = 780
+        for line in lines[start : start + lines_per_page]:
+            c.drawString(72, y, line)
+            y -= 17
+        c.setFont("STSong-Light", 9)
+        c.drawString(280, 40, f"第 {page} 页")
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
 FILES = {
     "notice.txt": lambda: as_text().encode("utf-8"),
     "notice.md": lambda: as_markdown().encode("utf-8"),

@@ -30,11 +30,20 @@ def test_every_format_reads_the_same_sections_and_paragraphs(name):
 
 
 def test_pdf_citations_name_the_page_and_drop_page_numbers():
-    doc, passages = _read("report.pdf", files.as_pdf(pages=3))
-    assert doc.pages == 3 and {p.page for p in passages} == {1, 2, 3}
-    assert passages[-1].citation == f"{files.TITLE}, p. 3"
+    doc, passages = _read("report.pdf", files.as_pdf(pages=4))
+    assert doc.pages == 4 and {p.page for p in passages} == {1, 2, 3, 4}
+    assert passages[-1].citation == f"{files.TITLE}, p. 4"
     assert not any(p.text.strip().isdigit() for p in passages)  # the page numbers at the bottom
-    assert all(p.text for p in passages) and len(passages) == 9
+    assert not any("（续）" in p.text for p in passages)  # the running header of pages 2-4
+    assert [p.text for p in passages] == [b for _, b in files.SECTIONS] * 4
+
+
+def test_pdf_paragraph_across_pages_comes_back_whole_without_headers_and_footers():
+    doc, passages = _read("summary.pdf", files.as_long_pdf())
+    assert doc.pages >= 3 and doc.title == "社区议事会工作总结"
+    assert {p.paragraph for p in passages} == {1} and {p.page for p in passages} == {1}
+    text = "".join(p.text for p in passages)
+    assert text == files.LONG_PARAGRAPH  # no header, no "第 N 页", nothing lost at the page breaks
 
 
 def test_pdf_without_text_layer_is_refused_with_the_reason():
@@ -182,3 +191,19 @@ def test_same_name_in_two_folders_are_two_documents(tmp_path: Path):
     corpus = load_corpus(tmp_path)
     assert [d.doc_id for d in corpus.documents] == ["a/x.txt", "b/x.txt"]
     assert len({p.id for p in corpus.passages}) == 2
+
+
+@pytest.mark.model
+def test_same_content_in_every_format_retrieves_the_same_passage_first(real_encoder, tmp_path: Path):
+    from embeddings.engine import Engine, EngineConfig
+
+    firsts = {}
+    for name, make in files.FILES.items():
+        corpus = tmp_path / name / "corpus"
+        corpus.mkdir(parents=True)
+        (corpus / name).write_bytes(make())
+        engine = Engine(EngineConfig(corpus, tmp_path / name / "index", tmp_path / "data"), real_encoder)
+        engine.rebuild()
+        hit = engine.search(files.QUESTION, k=1)[0]
+        firsts[name] = (hit.passage.text, hit.passage.section)
+    assert set(firsts.values()) == {(files.SECTIONS[1][1], "借阅规则")}, firsts

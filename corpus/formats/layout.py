@@ -62,7 +62,7 @@ def join_lines(a: str, b: str) -> str:
         return a
     if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].islower():
         return a[:-1] + b
-    if is_wide(a[-1]) or is_wide(b[0]):
+    if any(is_wide(c) for c in a[-2:] + b[:2]):  # "意见2" + "4份": a number cut in Chinese text
         return a + b
     return f"{a} {b}"
 

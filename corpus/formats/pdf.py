@@ -30,13 +30,20 @@ def _page_lines(reader) -> list[list[str]]:
 
 
 def _drop_furniture(pages: list[list[str]]) -> list[list[str]]:
-    """Page numbers, and lines repeated at the top or bottom of many pages (running headers)."""
-    edges = Counter()
+    """Page numbers, and running headers and footers: a short line without a sentence end that
+    is the first or last line of many pages."""
+    pages = [[line for line in lines if not _PAGE_NUMBER.match(line.strip())] for lines in pages]
+
+    def edges(lines: list[str]) -> set[int]:
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        return {filled[0], filled[-1]} if filled else set()
+
+    seen: Counter = Counter()
     for lines in pages:
-        kept = [line.strip() for line in lines if line.strip()]
-        edges.update({*kept[:2], *kept[-2:]})
-    repeated = {line for line, n in edges.items() if len(pages) >= 3 and n >= max(3, len(pages) // 2)}
-    return [[line for line in lines if not _PAGE_NUMBER.match(line.strip()) and line.strip() not in repeated]
+        seen.update({lines[i].strip() for i in edges(lines)})
+    repeated = {line for line, n in seen.items()
+                if len(pages) >= 3 and n >= max(3, len(pages) // 2) and len(line) <= 40 and line[-1] not in _SENTENCE_END}
+    return [[line for i, line in enumerate(lines) if not (i in edges(lines) and line.strip() in repeated)]
             for lines in pages]
 
 
