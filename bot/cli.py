@@ -116,11 +116,16 @@ def cmd_build(settings: Settings) -> int:
 
 
 def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
+    from bot.checks import question_problem, tidy_question
     from bot.render import render_plain
 
-    if not question.strip():
+    question = tidy_question(question)
+    problem = question_problem(question, settings.max_question_chars)
+    if not question:
         raise SettingsError("the question is empty")
-    if len(question) > settings.max_question_chars:
+    if problem == ("no_words", {}):
+        raise SettingsError("the question has no words (letters, digits or Chinese characters)")
+    if problem:
         raise SettingsError(f"the question is too long: {len(question)} characters, "
                             f"at most {settings.max_question_chars} (QABOT_MAX_QUESTION_CHARS)")
     engine = make_engine(settings)

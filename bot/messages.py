@@ -35,6 +35,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "empty": {"en": "Please write a question after the command, e.g. /ask 谁参加了调研？",
               "zh": "请在命令后面写上问题，例如：/ask 谁参加了调研？"},
+    "no_words": {"en": "I don't see a question there. Please ask in words, e.g. “谁参加了调研？” or “Who attended?”.",
+                 "zh": "没有看到问题。请用文字提问，例如“谁参加了调研？”。"},
     "too_long": {"en": "That question is too long ({length} characters). Please keep it under {limit} characters.",
                  "zh": "问题太长了（{length} 个字符），请控制在 {limit} 个字符以内。"},
     "rate": {"en": "You are asking faster than I can read. Please wait a minute and try again.",

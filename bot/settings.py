@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from corpus.errors import QabotError
 from embeddings.encoder import DEFAULT_MODEL
 
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API accepts as secret_token
 
 
-class SettingsError(ValueError):
+class SettingsError(QabotError, ValueError):
     """A setting is missing or malformed; the message is one sentence for the user."""
 
 
@@ -84,6 +86,10 @@ class Settings:
             outgoing_rate_limit=env.get("QABOT_OUTGOING_RATE_LIMIT", "1").strip().lower() not in ("0", "false", "no"),
             max_upload_mb=_int(env, "QABOT_MAX_UPLOAD_MB", 20),
         )
+
+    def __post_init__(self):
+        if self.webhook_secret and not _WEBHOOK_SECRET.match(self.webhook_secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them)")
 
     def override(self, **flags) -> Settings:
         """Apply command-line flags that were given (None means not given)."""

@@ -26,7 +26,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,9 +41,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.checks import question_problem, tidy_question
 from bot.messages import language_of, say
 from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, format_passage
 from bot.settings import Settings
+from bot.transport import Progress, TolerantBot, describe_start_failure, redact_token_in_logs, with_retries
 from corpus.clean import script_of, to_simplified
 from corpus.errors import QabotError, UnknownDocument
 from corpus.library import Entry, add_document, catalog, find_entry, remove_document
@@ -55,6 +58,7 @@ from embeddings.engine import Engine, RebuildInProgress
 log = logging.getLogger(__name__)
 
 PAGE = 3
+TYPING_DELAY = 0.5  # seconds an answer may take before the typing indicator is shown
 DOCS_PAGE = 10
 MAX_TITLE_SHOWN = 80
 COMMANDS = [
@@ -67,6 +71,16 @@ COMMANDS = [
     BotCommand("docs", "Admins: list the documents"),
     BotCommand("remove", "Admins: remove a document: /remove <number>"),
 ]
+@dataclass(frozen=True)
+class Asked:
+    """A question whose further passages a "More results" button can ask for."""
+
+    question: str
+    script: str
+    generation: str  # the index it was answered from: pages of another index would not match
+    chat_id: int  # the chat it was asked in: the button works there only
+
+
 @dataclass
 class BotState:
     """What the handlers share: the engine, settings, and counters."""
@@ -78,7 +92,8 @@ class BotState:
     answered: int = 0
     durations: deque = field(default_factory=lambda: deque(maxlen=2000))
     recent: dict[int, deque] = field(default_factory=dict)
-    queries: OrderedDict = field(default_factory=OrderedDict)  # query id -> (question, script, generation)
+    queries: OrderedDict = field(default_factory=OrderedDict)  # query id -> Asked, for "More results"
+    refused: OrderedDict = field(default_factory=OrderedDict)  # user id -> when a stranger was last told no
     conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
     reindexing: bool = False
 
@@ -86,12 +101,23 @@ class BotState:
         m = self.engine.index.manifest
         return f"{m.get('built_at')}|{m.get('corpus_fingerprint')}"
 
-    def remember(self, question: str, script: str) -> str:
+    def remember(self, question: str, script: str, chat_id: int) -> str:
         qid = secrets.token_hex(4)
-        self.queries[qid] = (question, script, self.generation())
+        self.queries[qid] = Asked(question, script, self.generation(), chat_id)
         while len(self.queries) > 5000:
             self.queries.popitem(last=False)
         return qid
+
+    def should_refuse_aloud(self, user_id: int) -> bool:
+        """Strangers are told the bot is private once a minute at most: refusals cost sends too."""
+        now = time.monotonic()
+        if now - self.refused.get(user_id, -1e9) < 60:
+            return False
+        self.refused[user_id] = now
+        self.refused.move_to_end(user_id)
+        while len(self.refused) > 10_000:
+            self.refused.popitem(last=False)
+        return True
 
     def over_rate_limit(self, user_id: int) -> bool:
         limit = self.settings.questions_per_minute
@@ -147,14 +173,26 @@ async def send_chunks(message: Message, chunks: list[Chunk], markup=None) -> Mes
     for n, chunk in enumerate(chunks):
         kb = markup if n == len(chunks) - 1 else None
         try:
-            sent = await message.reply_text(chunk.html, parse_mode=ParseMode.HTML, reply_markup=kb,
-                                            do_quote=True, disable_web_page_preview=True)
+            sent = await with_retries(lambda c=chunk, k=kb: message.reply_text(
+                c.html, parse_mode=ParseMode.HTML, reply_markup=k, do_quote=True, disable_web_page_preview=True),
+                "sendMessage")
         except BadRequest as e:
             if "parse entities" not in str(e).lower() and "can't parse" not in str(e).lower():
                 raise
             log.warning("Telegram rejected the formatting (%s); sending plain text", e)
-            sent = await message.reply_text(chunk.plain, reply_markup=kb, do_quote=True)
+            sent = await with_retries(lambda c=chunk, k=kb: message.reply_text(c.plain, reply_markup=k, do_quote=True),
+                                      "sendMessage")
     return sent
+
+
+async def _typing_after(bot, chat_id: int, delay: float) -> None:
+    """The typing indicator, only for an answer that takes a while: most take a few tens of
+    milliseconds, and an action per answer would halve the messages the rate limit allows."""
+    await asyncio.sleep(delay)
+    try:
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as e:  # cosmetic: never worth an apology
+        log.debug("Typing action failed: %s", e)
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
@@ -163,27 +201,30 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     state = _state(context)
     message = reply_to or update.effective_message
     lang = _lang(update)
-    question = question.strip()
-    if not question:
-        await message.reply_text(say("empty", lang), do_quote=True)
-        return
-    if len(question) > state.settings.max_question_chars:
-        await message.reply_text(say("too_long", lang, length=len(question), limit=state.settings.max_question_chars),
-                                 do_quote=True)
+    question = tidy_question(question)
+    problem = question_problem(question, state.settings.max_question_chars)
+    if problem:
+        await message.reply_text(say(problem[0], lang, **problem[1]), do_quote=True)
         return
     user = update.effective_user
     if user and state.over_rate_limit(user.id):
         await message.reply_text(say("rate", lang), do_quote=True)
         return
     start = time.perf_counter()
-    await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    conversation = state.conversations.get(conversation_key(update))
-    answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k, conversation)
+    typing = asyncio.create_task(_typing_after(context.bot, message.chat_id, TYPING_DELAY))
+    try:
+        conversation = state.conversations.get(conversation_key(update))
+        answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k, conversation)
+    finally:
+        typing.cancel()
     qid = None
     if answer.answered and len(answer.hits) > len(answer.evidence[:2]):
-        qid = state.remember(question, answer.script)
+        qid = state.remember(question, answer.script, message.chat_id)
     markup = _answer_buttons(qid, min(2, len(answer.evidence)), lang) if answer.answered else None
-    await send_chunks(message, format_answer(answer), markup)
+    try:
+        await send_chunks(message, format_answer(answer), markup)
+    except TimedOut:  # it may well have arrived: neither a second copy nor an apology
+        log.warning("Sending an answer timed out; it may have been delivered")
     state.answered += 1
     state.durations.append(time.perf_counter() - start)
 
@@ -194,8 +235,14 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Allow-lists: updates from other users or chats stop here."""
     s = _state(context).settings
     user, chat = update.effective_user, update.effective_chat
-    if s.allowed_users and (not user or user.id not in s.allowed_users) and not _is_admin(_state(context), update):
-        if chat and chat.type == ChatType.PRIVATE and update.effective_message:
+    state = _state(context)
+    if s.allowed_users and (not user or user.id not in s.allowed_users) and not _is_admin(state, update):
+        if update.callback_query:  # answered, or the button spins
+            await update.callback_query.answer(say("private", _lang(update)), show_alert=True)
+        elif update.inline_query:
+            await update.inline_query.answer([], cache_time=60, is_personal=True)
+        elif (chat and chat.type == ChatType.PRIVATE and update.effective_message and user
+              and state.should_refuse_aloud(user.id)):
             await update.effective_message.reply_text(say("private", _lang(update)))
         raise ApplicationHandlerStop
     if s.allowed_chats and chat and chat.type != ChatType.PRIVATE and chat.id not in s.allowed_chats:
@@ -207,7 +254,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     m = state.engine.index.manifest
     text = say("start", _lang(update), documents=m.get("documents", 0), passages=m.get("passages", 0))
-    buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{i}")] for i, q in enumerate(state.examples[:3])]
+    script = "zh-Hant" if _lang(update) == "zh-Hant" else "zh-Hans"
+    buttons = [[InlineKeyboardButton(in_script(q, script), callback_data=f"ex:{i}")]
+               for i, q in enumerate(state.examples[:3])]
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                               reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
 
@@ -221,7 +270,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask <question>, in any chat."""
     parts = (update.effective_message.text or "").split(maxsplit=1)
-    await answer_question(update, context, parts[1] if len(parts) > 1 else "")
+    question = tidy_question(parts[1]) if len(parts) > 1 else ""
+    if not question:
+        await update.effective_message.reply_text(say("empty", _lang(update)), do_quote=True)
+        return
+    await answer_question(update, context, question)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -386,48 +439,63 @@ async def _confirm_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, ke
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     command = (message.text or "").split()[0]
-    if message.chat.type != ChatType.PRIVATE and "@" not in command:
+    name, _, target = command.partition("@")
+    if target and target.lower() != (context.bot.username or "").lower():
+        return  # /cmd@otherbot: addressed to another bot in the group
+    if message.chat.type != ChatType.PRIVATE and not target:
         return
-    await message.reply_text(say("unknown", _lang(update), command=command), do_quote=True)
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    await message.reply_text(say("unknown", _lang(update), command=shown), do_quote=True)
 
 
 async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Example-question buttons and the “more results” button."""
-    state, query = _state(context), update.callback_query
-    data = query.data or ""
-    if data.startswith("ex:"):
+    """Example-question buttons, “more results”, “new topic” and the admins' buttons. Every
+    press is answered (a press left unanswered spins on the user's screen), whatever its data."""
+    state, query, lang = _state(context), update.callback_query, _lang(update)
+    data = (query.data or "")[:64]
+    kind, _, rest = data.partition(":")
+    if kind == "ex" and rest.isdigit() and int(rest) < len(state.examples):
         await query.answer()
-        try:
-            question = state.examples[int(data[3:])]
-        except (ValueError, IndexError):
-            return
-        await answer_question(update, context, question, reply_to=query.message)
-        return
-    if data == "new":
+        question = in_script(state.examples[int(rest)], "zh-Hant" if lang == "zh-Hant" else "zh-Hans")
+        # the answer quotes the question, not the /start message the button sits under
+        asked = await with_retries(lambda: query.message.reply_text(f"❓ {question}"), "sendMessage")
+        await answer_question(update, context, question, reply_to=asked)
+    elif data == "new":
         state.conversations.clear(conversation_key(update))
-        await query.answer(say("new", _lang(update)))
-        return
-    if data == "reindex" or data.startswith(("docs:", "rm:")) or data == "rmx":
+        await query.answer(say("new", lang))
+    elif data in ("reindex", "rmx") or kind in ("docs", "rm"):
         await _admin_callback(update, context, data)
-        return
-    if data.startswith("more:"):
-        _, qid, offset_s = data.split(":", 2)
-        entry = state.queries.get(qid)
-        if entry is None or entry[2] != state.generation():
-            await query.answer(say("stale", _lang(update)), show_alert=True)
-            return
-        question, script, _ = entry
-        offset = int(offset_s)
-        hits = await asyncio.to_thread(state.engine.search, question, offset + PAGE + 1)
-        page = hits[offset : offset + PAGE]
-        if not page:
-            await query.answer(say("no_more", _lang(update)))
-            return
+    elif kind == "more":
+        await _more_results(update, context, rest)
+    else:
         await query.answer()
-        more = _more_button(qid, offset + PAGE, _lang(update)) if len(hits) > offset + PAGE else None
-        await send_chunks(query.message, format_hits(page, script, offset), more)
+
+
+async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str) -> None:
+    """The next page of passages for a question asked in this chat; the pressed button goes."""
+    state, query, lang = _state(context), update.callback_query, _lang(update)
+    qid, _, offset_s = rest.partition(":")
+    entry = state.queries.get(qid)
+    chat_id = query.message.chat.id if query.message else None
+    if entry is None or entry.generation != state.generation() or entry.chat_id != chat_id or not offset_s.isdigit():
+        await query.answer(say("stale", lang), show_alert=True)
+        return
+    if state.over_rate_limit(query.from_user.id):
+        await query.answer(say("rate", lang), show_alert=True)
+        return
+    offset = int(offset_s)
+    hits = await asyncio.to_thread(state.engine.search, entry.question, offset + PAGE + 1)
+    page = hits[offset : offset + PAGE]
+    if not page:
+        await query.answer(say("no_more", lang))
         return
     await query.answer()
+    try:  # one page per button: the next page brings its own
+        await query.edit_message_reply_markup(_answer_buttons(None, 0, lang))
+    except TelegramError as e:
+        log.debug("Could not retire the More button: %s", e)
+    more = _more_button(qid, offset + PAGE, lang) if len(hits) > offset + PAGE else None
+    await send_chunks(query.message, format_hits(page, entry.script, offset), more)
 
 
 async def _admin_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
@@ -458,8 +526,8 @@ async def _admin_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, da
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@bot question: the best passages as results to send."""
     state, query = _state(context), update.inline_query
-    text = query.query.strip()
-    if not text or len(text) > state.settings.max_question_chars:
+    text = tidy_question(query.query)
+    if question_problem(text, state.settings.max_question_chars) or state.over_rate_limit(query.from_user.id):
         await query.answer([], cache_time=5)
         return
     hits = await asyncio.to_thread(state.engine.search, text, 5)
@@ -489,39 +557,37 @@ async def run_reindex(state: BotState, message: Message, lang: str) -> None:
         return
     state.reindexing = True  # set before any await: a second /reindex sees it
     try:
-        progress_msg = await message.reply_text(say("reindex_start", lang), do_quote=True)
-        loop = asyncio.get_running_loop()
-        last = [0.0]
+        progress_msg = await with_retries(lambda: message.reply_text(say("reindex_start", lang), do_quote=True),
+                                          "sendMessage")
 
         async def edit(text: str) -> None:
             try:
-                await progress_msg.edit_text(text)
+                await with_retries(lambda: progress_msg.edit_text(text), "editMessageText")
             except TelegramError as e:  # "message is not modified" and friends are harmless
                 log.debug("Progress edit skipped: %s", e)
 
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 1.0 or done >= total:
-                last[0] = now
-                asyncio.run_coroutine_threadsafe(edit(say("reindex_progress", lang, done=done, total=total)), loop)
-
-        try:
-            report = await asyncio.to_thread(state.engine.rebuild, progress)
-        except RebuildInProgress:
-            await edit(say("reindex_busy", lang))
-            return
-        except Exception as e:  # report any failure; the old index keeps serving
-            log.exception("Rebuild failed")
-            await edit(say("reindex_failed", lang, error=e))
-            return
-        state.examples = await asyncio.to_thread(pick_examples, state.engine, state.settings)
-        c = report.changes
-        text = say("reindex_done", lang, documents=report.documents, passages=report.passages,
-                   embedded=report.embedded, cached=report.passages - report.embedded, seconds=f"{report.seconds:.1f}",
-                   new=len(c.new), changed=len(c.changed), removed=len(c.removed), unchanged=len(c.unchanged),
-                   pinyin=report.pinyin_removed, repaired=report.mojibake_repaired, marked=report.mojibake_marked)
-        text += "".join("\n" + say("reindex_skipped", lang, problem=p) for p in report.problems)
-        await edit(text[:MAX_MESSAGE])
+        with Progress(edit, lambda done, total: say("reindex_progress", lang, done=done, total=total)) as progress:
+            try:
+                report = await asyncio.to_thread(state.engine.rebuild, progress.update)
+            except RebuildInProgress:
+                await progress.finish(say("reindex_busy", lang))
+                return
+            except Exception as e:  # report any failure; the old index keeps serving
+                log.exception("Rebuild failed")
+                await progress.finish(say("reindex_failed", lang, error=e))
+                return
+            try:
+                state.examples = await asyncio.to_thread(pick_examples, state.engine, state.settings)
+            except Exception:  # the rebuild succeeded: say so even if the examples could not be made
+                log.exception("Could not pick example questions after the rebuild")
+            c = report.changes
+            text = say("reindex_done", lang, documents=report.documents, passages=report.passages,
+                       embedded=report.embedded, cached=report.passages - report.embedded,
+                       seconds=f"{report.seconds:.1f}", new=len(c.new), changed=len(c.changed), removed=len(c.removed),
+                       unchanged=len(c.unchanged), pinyin=report.pinyin_removed, repaired=report.mojibake_repaired,
+                       marked=report.mojibake_marked)
+            text += "".join("\n" + say("reindex_skipped", lang, problem=p) for p in report.problems)
+            await progress.finish(text[:MAX_MESSAGE])
     finally:
         state.reindexing = False
 
@@ -599,49 +665,65 @@ async def _post_init(application: Application) -> None:
 
 def build_application(settings: Settings, engine: Engine, request=None) -> Application:
     """Register the handlers and return the Application without running it."""
-    builder = (Application.builder().token(settings.token).concurrent_updates(True).post_init(_post_init)
-               .base_url(settings.bot_api_url).base_file_url(settings.bot_file_url))
-    if settings.outgoing_rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    bot = TolerantBot(settings.token, base_url=settings.bot_api_url, base_file_url=settings.bot_file_url,
+                      request=request or HTTPXRequest(connection_pool_size=256),
+                      get_updates_request=request or HTTPXRequest(),
+                      rate_limiter=AIORateLimiter(max_retries=2) if settings.outgoing_rate_limit else None)
+    builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init)
     app = builder.build()
     app.bot_data["state"] = BotState(settings, engine)
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     app.add_handler(TypeHandler(Update, gate), group=-1)
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("ask", ask))
-    app.add_handler(CommandHandler("reindex", reindex))
-    app.add_handler(CommandHandler("stats", stats))
-    app.add_handler(CommandHandler("new", new_topic))
-    app.add_handler(CommandHandler("docs", docs))
-    app.add_handler(CommandHandler("remove", remove))
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & private, private_text))
-    app.add_handler(MessageHandler(filters.TEXT & groups, group_text))
-    app.add_handler(MessageHandler(filters.Document.ALL, document))
-    app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & ~filters.Document.ALL, not_text))
+    new = filters.UpdateType.MESSAGE  # an edited message is not asked again
+    for name, handler in (("start", start), ("help", help_command), ("ask", ask), ("reindex", reindex),
+                          ("stats", stats), ("new", new_topic), ("docs", docs), ("remove", remove)):
+        app.add_handler(CommandHandler(name, handler, filters=new))
+    app.add_handler(MessageHandler(filters.COMMAND & new, unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & private & new, private_text))
+    app.add_handler(MessageHandler(filters.TEXT & groups & new, group_text))
+    app.add_handler(MessageHandler(filters.Document.ALL & new, document))
+    app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & ~filters.Document.ALL & new, not_text))
     app.add_handler(CallbackQueryHandler(callback))
     app.add_handler(InlineQueryHandler(inline_query))
     app.add_error_handler(error_handler)
     return app
 
 
+class BotStartError(QabotError):
+    """The bot could not start for a reason the user can fix (token, Bot API address, network)."""
+
+
+START_ATTEMPTS = 5
+
+
 def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, port: int = 8443,
             listen: str = "0.0.0.0") -> int:
-    """Run the bot until SIGINT/SIGTERM: long polling, or PTB's webhook server."""
+    """Run the bot until SIGINT/SIGTERM: long polling, or PTB's webhook server. A network
+    failure at start is retried with growing pauses; a rejected token is one sentence."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the token
-    app = build_application(settings, engine)
-    log.info("Starting the bot (%s) with %d passages", "webhook" if webhook_url else "polling", engine.index.size)
-    if webhook_url:
-        secret = settings.webhook_secret or secrets.token_urlsafe(32)
-        path = urlparse(webhook_url).path.strip("/")
-        app.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url,
-                        secret_token=secret, allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    redact_token_in_logs(settings.token)  # and PTB's debug lines and error messages may too
+    delay = 2.0
+    for attempt in range(1, START_ATTEMPTS + 1):
+        asyncio.set_event_loop(asyncio.new_event_loop())  # a failed start closes its loop
+        app = build_application(settings, engine)
+        log.info("Starting the bot (%s) with %d passages", "webhook" if webhook_url else "polling", engine.index.size)
+        try:
+            if webhook_url:
+                secret = settings.webhook_secret or secrets.token_urlsafe(32)
+                path = urlparse(webhook_url).path.strip("/")
+                app.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url,
+                                secret_token=secret, allowed_updates=Update.ALL_TYPES)
+            else:
+                app.run_polling(allowed_updates=Update.ALL_TYPES)
+            break
+        except (InvalidToken, NetworkError) as e:
+            reason = describe_start_failure(e, settings.token)
+            if isinstance(e, InvalidToken) or attempt == START_ATTEMPTS:
+                raise BotStartError(reason) from None  # no traceback: it would carry the URL
+            log.warning("Could not start (%s); trying again in %.0f s", reason, delay)
+            time.sleep(delay)
+            delay *= 2
     log.info("Bot stopped")
     return 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bot.settings import Settings
+from bot.checks import question_problem, tidy_question
+from bot.messages import say
 from bot.render import render_plain
+from bot.settings import Settings
 from embeddings.answering.followup import Conversation
 
 
@@ -20,12 +22,13 @@ def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
         line = stdin.readline()
         if not line or not line.strip():
             return 0
-        question = line.strip()
-        if len(question) > settings.max_question_chars:
-            print(f"That question is too long: at most {settings.max_question_chars} characters, please.", file=stdout)
-            continue
+        question = tidy_question(line)
         if question in ("/new", "/reset"):
             conversation.clear()
             print("New topic.", file=stdout, flush=True)
+            continue
+        problem = question_problem(question, settings.max_question_chars)
+        if problem:
+            print(say(problem[0], "en", **problem[1]), file=stdout, flush=True)
             continue
         print(render_plain(engine.answer(question, settings.top_k, conversation)), file=stdout, flush=True)

@@ -13,6 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
 
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest
 
 TOKEN = "123456789:AAHfakefakefakefakefakefakefakefake0"
@@ -38,6 +39,13 @@ class FakeBotApi:
         self.files: dict[str, bytes] = {}
         self.delivered: dict[int, float] = {}  # update id -> when getUpdates handed it out
         self.reject_entities = False
+        # method -> queued faults for its next calls: an HTTP status (429, 500, 502), "drop" (the
+        # connection closes without an answer) or "late" (delivered, then the reply times out)
+        self.faults: dict[str, list] = {}
+        self.failed: list[tuple[str, object]] = []
+        self.late_seconds = 6.0  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
+        self.fault_rate: dict[str, list[tuple[float, object]]] = {}  # method -> [(probability, fault)]
+        self.rng = None
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(5000)
         self._cond = threading.Condition()
@@ -49,6 +57,25 @@ class FakeBotApi:
             self.pending.append(update)
             self._cond.notify_all()
         return update
+
+    def fail(self, method: str, *faults) -> None:
+        """Make the next calls of ``method`` fail, one fault each."""
+        with self._cond:
+            self.faults.setdefault(method, []).extend(faults)
+
+    def push_raw(self, update: dict) -> dict:
+        """Queue an update as given (it may not be valid), with the next update id."""
+        return self.push(update)
+
+    def _fault(self, method: str):
+        with self._cond:
+            queued = self.faults.get(method)
+            if queued:
+                return queued.pop(0)
+            for probability, fault in self.fault_rate.get(method, []):
+                if self.rng is not None and self.rng.random() < probability:
+                    return fault
+        return None
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[dict]:
         with self._cond:
@@ -90,9 +117,29 @@ class FakeBotApi:
                             self.delivered.setdefault(u["update_id"], now)
                         return 200, {"ok": True, "result": ready}
                     self._cond.wait(max(0.0, deadline - time.monotonic()))
+        fault = self._fault(method)
+        if fault in (429, 500, 502):
+            with self._cond:
+                self.failed.append((method, fault))
+            if fault == 429:
+                return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                             "parameters": {"retry_after": 1}}
+            return fault, {"ok": False, "error_code": fault, "description": "Internal Server Error"}
+        if fault == "drop":
+            with self._cond:
+                self.failed.append((method, fault))
+            return DROP, {}
         with self._cond:
             self.calls.append((method, params, time.monotonic()))
             self._cond.notify_all()
+        if fault == "late":
+            with self._cond:
+                self.failed.append((method, fault))
+            self.handle_delivered(method, params)
+            return LATE, {}
+        return self.handle_delivered(method, params)
+
+    def handle_delivered(self, method: str, params: dict) -> tuple[int, dict]:
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method in ("sendMessage", "editMessageText"):
@@ -111,6 +158,9 @@ class FakeBotApi:
 
     def file(self, path: str) -> bytes | None:
         return self.files.get(path.rsplit("/", 1)[-1])
+
+
+DROP, LATE = -1, -2  # pseudo-statuses: the connection dropped; the reply never came (after delivery)
 
 
 class FakeRequest(BaseRequest):
@@ -137,6 +187,10 @@ class FakeRequest(BaseRequest):
             return (200, data) if data is not None else (404, b"")
         params = dict(request_data.json_parameters) if request_data else {}
         status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
+        if status == DROP:
+            raise NetworkError("httpx.RemoteProtocolError: Server disconnected without sending a response.")
+        if status == LATE:
+            raise TimedOut("Timed out")
         return status, json.dumps(body).encode()
 
 
@@ -181,6 +235,11 @@ class FakeTelegramServer:
                 if not path.startswith(f"/bot{TOKEN}/"):
                     return self._reply(401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}')
                 status, body = api.handle(path.rsplit("/", 1)[-1], self._params())
+                if status in (DROP, LATE):
+                    if status == LATE:
+                        time.sleep(api.late_seconds)
+                    self.close_connection = True  # no answer at all
+                    return None
                 self._reply(status, json.dumps(body).encode())
 
             def do_GET(self):

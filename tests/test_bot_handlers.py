@@ -69,7 +69,8 @@ async def test_start_registers_commands_and_offers_example_buttons(bot):
     assert "没有找到" not in answer and "do not answer" not in answer
 
 
-async def test_private_question_is_answered_with_names_typing_and_a_reply(bot):
+async def test_private_question_is_answered_with_names_typing_and_a_reply(bot, monkeypatch):
+    monkeypatch.setattr("bot.telegram_app.TYPING_DELAY", 0.0)  # as if the answer took a while
     app, api = await bot()
     update = tg.message("谁参加了调研？", USER)
     await feed(app, update)
@@ -80,6 +81,12 @@ async def test_private_question_is_answered_with_names_typing_and_a_reply(bot):
     assert msg["text"].startswith("<b>相关人物</b>") and "王瑞连" in msg["text"] and "王忠林" in msg["text"]
     button = msg["reply_markup"]["inline_keyboard"][0][0]
     assert button["callback_data"].startswith("more:") and len(button["callback_data"].encode()) <= 64
+
+
+async def test_a_quick_answer_costs_one_request_not_two(bot):
+    app, api = await bot()
+    await feed(app, tg.message("谁参加了调研？", USER))
+    assert api.sent() and not api.sent("sendChatAction")  # typing only for answers slower than TYPING_DELAY
 
 
 async def test_traditional_question_gets_traditional_text(bot):
@@ -133,6 +140,11 @@ async def test_not_covered_question_says_so(bot):
     (tg.sticker(USER), "I can only read text"),
     (tg.message("x" * 501, USER), "too long"),
     (tg.message("/ask", USER), "Please write a question"),
+    (tg.message("/ask   ", USER), "Please write a question"),
+    (tg.message("🙂🙂🙂", USER), "I don't see a question"),
+    (tg.message("？？？！！！", USER), "I don't see a question"),
+    (tg.message("\u200b\u200f\u202e", USER), "I don't see a question"),
+    (tg.message("   ", USER), "I don't see a question"),
     (tg.message("/frobnicate", USER), "I don't know /frobnicate"),
     (tg.message("/reindex", USER), "only admins"),
     (tg.message("/stats", USER), "for admins"),

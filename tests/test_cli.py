@@ -46,6 +46,11 @@ def test_empty_question_is_one_clear_error(env, capsys):
     assert capsys.readouterr().err.strip() == "qabot: the question is empty"
 
 
+def test_question_without_words_is_one_clear_error(env, capsys):
+    assert main(["ask", "？？？🙂"]) == 2
+    assert "the question has no words" in capsys.readouterr().err
+
+
 def test_huge_question_is_one_clear_error(env, capsys):
     assert main(["ask", "问" * 600]) == 2
     assert "the question is too long: 600 characters, at most 500" in capsys.readouterr().err

@@ -57,7 +57,6 @@ def test_private_question_answered_from_the_seed(running_bot):
     [reply] = ask(running_bot, update)
     assert reply["text"].startswith("<b>People</b>")
     assert "王瑞連" in reply["text"] and "王忠林" in reply["text"]
-    assert {"chat_id": USER, "action": "typing"} in running_bot.sent("sendChatAction")
 
 
 def test_group_mention_answered_and_chatter_ignored(running_bot):

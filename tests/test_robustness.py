@@ -1,0 +1,319 @@
+"""The audit's findings, each as the failure it was: the bot keeps serving through bad
+updates, transient Bot API errors and odd input, and never prints its token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.settings import Settings, SettingsError
+from bot.telegram_app import BotStartError, build_application, run_bot
+from bot.transport import Progress, RedactToken
+from embeddings.engine import Engine, EngineConfig
+from tests import fake_telegram as tg
+from tests.fakes import HashEncoder
+
+ADMIN, USER, OTHER, STRANGER, GROUP = 7, 42, 43, 666, -100123
+
+
+def settings_for(engine: Engine, **kw) -> Settings:
+    base = dict(token=tg.TOKEN, admin_ids=frozenset({ADMIN}), corpus_dir=engine.config.corpus_dir,
+                data_dir=engine.config.data_dir, index_dir=engine.config.index_dir, outgoing_rate_limit=False,
+                example_questions=("应勇强调了什么？",))
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.fixture
+def open_engine(seed_corpus: Path, tmp_path: Path) -> Engine:
+    """The seed with the fake encoder and the gate open: every question gets an answer with
+    "More results", fast, when what is tested is the bot around it."""
+    from embeddings.answering import ComposerParams, GateParams
+
+    engine = Engine(EngineConfig(seed_corpus, tmp_path / "open-index", tmp_path / "open-data",
+                                 answer=ComposerParams(gate=GateParams(0, 0, min_score=0, min_score_cross_lingual=0))),
+                    HashEncoder())
+    engine.rebuild()
+    return engine
+
+
+@pytest.fixture
+async def bot(open_engine):
+    made = []
+
+    async def make(**kw):
+        api = tg.FakeBotApi()
+        app = build_application(settings_for(open_engine, **kw), open_engine, request=tg.FakeRequest(api))
+        await app.initialize()
+        await app.post_init(app)
+        made.append(app)
+        return app, api
+
+    yield make
+    for app in made:
+        await app.shutdown()
+
+
+async def feed(app, update: dict) -> dict:
+    update = tg.FakeBotApi().push(update)
+    await app.process_update(Update.de_json(update, app.bot))
+    return update
+
+
+def answers(api, chat_id=USER) -> list[str]:
+    return [m["text"] for m in api.sent(chat_id=chat_id)]
+
+
+# 1. one undecodable update must not stop the bot
+def test_an_undecodable_update_is_skipped_and_confirmed(fake_engine, caplog):
+    api = tg.FakeBotApi()
+    app = build_application(settings_for(fake_engine), fake_engine, request=tg.FakeRequest(api))
+    bad = api.push_raw({"message": {"message_id": 1, "chat": {"id": USER}}})  # no date, no chat type
+    good = api.push(tg.message("三驾马车指什么？", USER))
+    with caplog.at_level(logging.WARNING), tg.polling_in_thread(app, api):
+        api.wait_for(lambda a: a.sent(chat_id=USER), 20)
+        time.sleep(0.5)  # a few more polls: the bad update must not come back
+    assert api.pending == [] or all(u["update_id"] > good["update_id"] for u in api.pending)
+    skipped = [r for r in caplog.records if f"Skipping update {bad['update_id']}" in r.getMessage()]
+    assert len(skipped) == 1 and "message" not in skipped[0].getMessage().split(":")[0]
+
+
+# 2. the token never reaches the logs, and a rejected token is one sentence
+def test_token_is_scrubbed_from_messages_arguments_and_tracebacks():
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactToken(tg.TOKEN))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    try:
+        logger.warning("Set Bot API URL: https://api.telegram.org/bot%s", tg.TOKEN)
+        try:
+            raise RuntimeError(f"InvalidToken: The token `{tg.TOKEN}` was rejected by the server.")
+        except RuntimeError:
+            logger.exception("start failed")
+    finally:
+        logger.removeHandler(handler)
+    text = "\n".join(records)
+    assert "<token>" in text and tg.TOKEN.split(":")[1] not in text
+
+
+def test_rejected_token_is_one_sentence_without_the_token(fake_engine, caplog):
+    with tg.FakeTelegramServer() as server, caplog.at_level(logging.DEBUG):
+        wrong = "111111111:BBBwrongwrongwrongwrongwrongwrongwro"
+        settings = settings_for(fake_engine, token=wrong, api_base_url=server.url)
+        with pytest.raises(BotStartError) as raised:
+            run_bot(settings, fake_engine)
+    assert "rejected the token" in str(raised.value) and raised.value.__cause__ is None
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert wrong.split(":")[1] not in logged and wrong.split(":")[1] not in str(raised.value)
+
+
+def test_unreachable_bot_api_is_retried_then_one_sentence(fake_engine, monkeypatch):
+    monkeypatch.setattr("bot.telegram_app.START_ATTEMPTS", 2)
+    monkeypatch.setattr("bot.telegram_app.time.sleep", lambda s: None)
+    settings = settings_for(fake_engine, api_base_url="http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(BotStartError, match="could not be reached"):
+        run_bot(settings, fake_engine)
+
+
+def test_webhook_secret_with_invalid_characters_is_a_settings_error():
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
+        Settings.from_env({"TELEGRAM_WEBHOOK_SECRET": "no spaces allowed!"})
+
+
+# 3. progress edits arrive in order, the final one last
+async def test_reindex_progress_edits_end_with_the_result(bot, tmp_path: Path, seed_corpus):
+    class Slow(HashEncoder):
+        def encode_documents(self, texts, progress=None):
+            out = []
+            for t in texts:
+                time.sleep(0.1)
+                out.append(super().encode_documents([t])[0])
+                if progress:
+                    progress(1)
+            import numpy as np
+
+            return np.vstack(out)
+
+    engine = Engine(EngineConfig(seed_corpus, tmp_path / "slow-index", tmp_path / "slow-data"), Slow())
+    api = tg.FakeBotApi()
+    app = build_application(settings_for(engine), engine, request=tg.FakeRequest(api))
+    await app.initialize()
+    try:
+        await feed(app, tg.message("/reindex", ADMIN))
+    finally:
+        await app.shutdown()
+    edits = [e["text"] for e in api.sent("editMessageText")]
+    assert any("/17 passages" in e for e in edits[:-1])  # progress was shown on the way
+    assert "Index rebuilt" in edits[-1] and all("Index rebuilt" not in e for e in edits[:-1])
+
+
+async def test_progress_never_edits_after_finish():
+    edits = []
+
+    async def edit(text):
+        await asyncio.sleep(0.05)
+        edits.append(text)
+
+    with Progress(edit, lambda d, t: f"{d}/{t}", interval=0.01) as progress:
+        for i in range(20):
+            progress.update(i, 20)
+            await asyncio.sleep(0.01)
+        await progress.finish("done")
+    await asyncio.sleep(0.1)
+    assert edits[-1] == "done" and len(edits) > 1
+
+
+# 4. transient Bot API errors do not turn answers into apologies
+@pytest.mark.parametrize("faults", [(500,), ("drop",), (502, 500), (429,)])
+async def test_transient_send_errors_are_retried(bot, faults):
+    app, api = await bot()
+    api.fail("sendMessage", *faults)
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    texts = answers(api)
+    assert len(texts) == 1 and "三驾马车" in texts[0] and "Sorry" not in texts[0]
+
+
+async def test_a_send_that_times_out_after_delivery_gets_no_apology(bot):
+    app, api = await bot()
+    api.fail("sendMessage", "late")
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    texts = answers(api)
+    assert len(texts) == 1 and "三驾马车" in texts[0]
+
+
+async def test_a_failing_typing_action_costs_nothing(bot, monkeypatch):
+    monkeypatch.setattr("bot.telegram_app.TYPING_DELAY", 0.0)
+    app, api = await bot()
+    api.fail("sendChatAction", 500, 500, 500, 500)
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    texts = answers(api)
+    assert len(texts) == 1 and "三驾马车" in texts[0]
+
+
+# 8. rate limits hold for every way of asking; strangers are refused once a minute
+async def test_inline_and_more_results_count_against_the_rate_limit(bot):
+    app, api = await bot(questions_per_minute=2)
+    for _ in range(4):
+        await feed(app, tg.inline("三驾马车", USER))
+    served = [c for c in api.sent("answerInlineQuery") if c["results"]]
+    assert len(served) == 2
+
+
+async def test_strangers_are_told_once_and_their_buttons_answered(bot):
+    app, api = await bot(allowed_users=frozenset({USER}))
+    for _ in range(5):
+        await feed(app, tg.message("三驾马车指什么？", STRANGER))
+    assert len(api.sent(chat_id=STRANGER)) == 1
+    await feed(app, tg.callback("more:abc:2", STRANGER, 1, STRANGER))
+    assert api.sent("answerCallbackQuery")[-1]["show_alert"] is True
+    await feed(app, tg.inline("三驾马车", STRANGER))
+    assert api.sent("answerInlineQuery")[-1]["results"] == []
+
+
+# 9. commands for other bots in a group are not ours to answer
+@pytest.mark.parametrize("text", ["/ask@otherbot 三驾马车指什么？", "/foo@otherbot", "/foo"])
+async def test_commands_for_other_bots_get_silence(bot, text):
+    app, api = await bot()
+    await feed(app, tg.message(text, USER, GROUP))
+    assert api.sent() == []
+
+
+async def test_unknown_command_for_us_in_a_group_is_answered_briefly(bot):
+    app, api = await bot()
+    await feed(app, tg.message("/frobnicate@qa_test_bot", USER, GROUP))
+    assert "I don't know /frobnicate" in api.sent()[-1]["text"]
+    await feed(app, tg.message("/" + "x" * 4091, USER))
+    assert len(api.sent()[-1]["text"]) < 200
+
+
+# 16. callbacks: odd data is answered, paging ids work only where they were given
+@pytest.mark.parametrize("data", ["more:", "more:x:y:z", "more:abc:notanumber", "ex:99", "ex:-1", "docs:x", "∞" * 80,
+                                  "", "rm:"])
+async def test_malformed_callback_data_is_answered_without_error(bot, data):
+    app, api = await bot()
+    await feed(app, tg.callback(data, USER, 1, USER))
+    assert len(api.sent("answerCallbackQuery")) == 1
+    assert not any("Sorry, something went wrong" in m["text"] for m in api.sent())
+
+
+async def test_paging_id_from_another_chat_is_refused(bot):
+    app, api = await bot()
+    await feed(app, tg.message("应勇强调了什么？", USER))
+    more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
+                if b["callback_data"].startswith("more:"))
+    await feed(app, tg.callback(more, OTHER, 1, OTHER))  # another user's private chat
+    assert api.sent("answerCallbackQuery")[-1].get("show_alert") is True
+    await feed(app, tg.callback(more, USER, 1, USER))
+    assert len(api.sent(chat_id=USER)) == 2  # the page, in the chat it was asked in
+
+
+async def test_a_lone_surrogate_in_a_question_is_harmless(bot):
+    app, api = await bot()
+    await feed(app, tg.message("三驾马车\ud800指什么？", USER))
+    assert "三驾马车" in api.sent()[-1]["text"]
+
+
+# 17. small things a user notices
+async def test_an_edited_question_is_not_answered_again(bot):
+    app, api = await bot()
+    update = tg.message("三驾马车指什么？", USER)
+    edited = {"edited_message": {**update["message"], "edit_date": int(time.time())}}
+    await feed(app, edited)
+    assert api.sent() == []
+
+
+async def test_a_tapped_example_is_quoted_as_the_question(bot):
+    app, api = await bot()
+    await feed(app, tg.message("/start", USER, lang="zh-TW"))
+    start = api.sent()[-1]
+    [[button]] = start["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "應勇強調了什麼？"  # in the user's script
+    tap = tg.callback(button["callback_data"], USER, 5000, USER)
+    tap["callback_query"]["from"]["language_code"] = "zh-TW"
+    await feed(app, tap)
+    asked, answer = api.sent()[-2:]
+    assert asked["text"] == "❓ 應勇強調了什麼？"
+    assert answer["reply_parameters"]["message_id"] != 5000  # quotes the question, not /start
+
+
+async def test_more_results_button_works_once(bot):
+    app, api = await bot()
+    await feed(app, tg.message("应勇强调了什么？", USER))
+    more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
+                if b["callback_data"].startswith("more:"))
+    await feed(app, tg.callback(more, USER, 1, USER))
+    [retired] = api.sent("editMessageReplyMarkup")
+    assert all(not b["callback_data"].startswith("more:")
+               for row in retired["reply_markup"]["inline_keyboard"] for b in row)
+
+
+def test_thread_safety_of_progress_updates():
+    """Progress.update is called from the build thread while the loop reads it."""
+    seen = []
+
+    async def run():
+        async def edit(text):
+            seen.append(text)
+
+        with Progress(edit, lambda d, t: f"{d}/{t}", interval=0.01) as progress:
+            worker = threading.Thread(target=lambda: [progress.update(i, 500) or time.sleep(0.0005) for i in range(500)])
+            worker.start()
+            while worker.is_alive():
+                await asyncio.sleep(0.01)
+            await progress.finish("done")
+
+    asyncio.run(run())
+    assert seen[-1] == "done"
