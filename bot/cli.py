@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError
+from corpus.errors import QabotError
 
 log = logging.getLogger("qabot")
 
@@ -265,15 +266,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_chat(settings)
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # domain errors become one sentence at the edge
-        from corpus.errors import QabotError
-        from embeddings.engine import RebuildInProgress
-        from embeddings.index import IndexProblem
-
-        if isinstance(e, (QabotError, SettingsError, IndexProblem, RebuildInProgress, FileNotFoundError, ValueError)):
-            print(f"qabot: {e}", file=sys.stderr)
-            return 2
-        raise
+    except QabotError as e:  # expected problems become one sentence; a bug keeps its traceback
+        print(f"qabot: {e}", file=sys.stderr)
+        return 2
     return 1
 
 

@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "zh": "只有管理员可以添加文档。请直接用文字提问。"},
     "admins_reindex": {"en": "Sorry, only admins can rebuild the index.", "zh": "抱歉，只有管理员可以重建索引。"},
     "admins_stats": {"en": "Sorry, /stats is for admins.", "zh": "抱歉，/stats 仅供管理员使用。"},
+    "stats": {"en": "Documents: {documents}\nPassages: {passages}\nModel: {model}\nIndex: {index}, built {built}\n"
+                    "Questions answered since start: {answered}\nMedian answer time: {median}",
+              "zh": "文档：{documents}\n段落：{passages}\n模型：{model}\n索引：{index}，建于 {built}\n"
+                    "启动以来回答的问题：{answered}\n回答时间中位数：{median}"},
     "admins_only": {"en": "Sorry, this is for admins.", "zh": "抱歉，这项功能仅供管理员使用。"},
     # documents (admins)
     "pages": {"en": "{n} page(s)", "zh": "{n} 页"},

@@ -96,6 +96,7 @@ class BotState:
     refused: OrderedDict = field(default_factory=OrderedDict)  # user id -> when a stranger was last told no
     conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
     reindexing: bool = False
+    examples_task: asyncio.Task | None = None
 
     def generation(self) -> str:
         m = self.engine.index.manifest
@@ -130,6 +131,9 @@ class BotState:
         if len(times) >= limit:
             return True
         times.append(now)
+        if len(self.recent) > 10_000:  # forget users quiet for a minute: their deques are empty anyway
+            for uid in [u for u, t in self.recent.items() if not t or now - t[-1] > 60]:
+                del self.recent[uid]
         return False
 
 
@@ -252,6 +256,8 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot knows, how to ask, example questions as buttons."""
     state = _state(context)
+    if not state.examples and state.examples_task is not None:  # just started: give them a moment
+        await asyncio.wait([state.examples_task], timeout=3)
     m = state.engine.index.manifest
     text = say("start", _lang(update), documents=m.get("documents", 0), passages=m.get("passages", 0))
     script = "zh-Hant" if _lang(update) == "zh-Hant" else "zh-Hans"
@@ -606,10 +612,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     m = state.engine.index.manifest
     median = f"{statistics.median(state.durations) * 1000:.0f} ms" if state.durations else "–"
-    await message.reply_text(
-        f"Documents: {m.get('documents')}\nPassages: {m.get('passages')}\nModel: {m.get('model')}\n"
-        f"Index: {m.get('index_type')}, built {m.get('built_at')}\n"
-        f"Questions answered since start: {state.answered}\nMedian answer time: {median}", do_quote=True)
+    await message.reply_text(say("stats", _lang(update), documents=m.get("documents"), passages=m.get("passages"),
+                                 model=m.get("model"), index=m.get("index_type"), built=m.get("built_at"),
+                                 answered=state.answered, median=median), do_quote=True)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -659,8 +664,15 @@ def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
 async def _post_init(application: Application) -> None:
     state: BotState = application.bot_data["state"]
     await application.bot.set_my_commands(COMMANDS)
-    if not state.examples:
+    if not state.examples:  # made in the background: answering starts at once
+        state.examples_task = asyncio.create_task(_make_examples(state))
+
+
+async def _make_examples(state: BotState) -> None:
+    try:
         state.examples = await asyncio.to_thread(pick_examples, state.engine, state.settings)
+    except Exception:  # /start then simply has no example buttons
+        log.exception("Could not pick example questions")
 
 
 def build_application(settings: Settings, engine: Engine, request=None) -> Application:

@@ -16,6 +16,10 @@ class DocumentRejected(QabotError, ValueError):
     """An upload that is readable but not added: too large, a duplicate, a bad name."""
 
 
+class CorpusMissing(QabotError, FileNotFoundError):
+    """The corpus folder does not exist."""
+
+
 class UnknownDocument(QabotError, KeyError):
     """No document with that id or number."""
 

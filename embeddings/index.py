@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.errors import QabotError
 from corpus.model import Changes, Corpus, Document, Passage
 from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, pinyin_terms, tokenize
@@ -32,7 +33,7 @@ PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
 
 
-class IndexProblem(RuntimeError):
+class IndexProblem(QabotError, RuntimeError):
     """The index directory is missing, broken or made for another model."""
 
 
@@ -74,10 +75,28 @@ class BuildCache:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))")
-        self._db.execute("CREATE TABLE IF NOT EXISTS terms (version TEXT, hash TEXT, t TEXT, PRIMARY KEY (version, hash))")
         self._lock = threading.Lock()
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as e:
+            # Derived data only: a damaged cache is set aside and rebuilt, never a reason to stop.
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            log.warning("The build cache %s is damaged (%s); moved it to %s and starting a new one", path, e, aside)
+            os.replace(path, aside)
+            self._db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))")
+            db.execute("CREATE TABLE IF NOT EXISTS terms (version TEXT, hash TEXT, t TEXT, PRIMARY KEY (version, hash))")
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("integrity check failed")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     @staticmethod
     def key(text: str) -> str:
@@ -192,6 +211,9 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
 
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in index_dir.parent.glob(f".{index_dir.name}.building.*"):  # left by a killed build
+        log.info("Removing %s, left by an interrupted build", stale)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
     try:
         _faiss().write_index(index, str(tmp / INDEX_FILE))
@@ -211,7 +233,9 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
                          "mojibake_marked": corpus.mojibake_marked},
             "skipped_files": [f"{p.path}: {p.reason}" for p in corpus.problems],
         }
+        manifest["checksums"] = {name: _sha256_file(tmp / name) for name in (INDEX_FILE, PASSAGES_FILE)}
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _check_files(tmp, manifest)  # what was written reads back whole before it replaces anything
         _swap_in(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -219,6 +243,24 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
     return BuildReport(len(corpus.documents), len(passages), len(todo), time.perf_counter() - start,
                        corpus.pinyin_removed, corpus.mojibake_repaired, corpus.mojibake_marked,
                        tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_files(index_dir: Path, manifest: dict) -> None:
+    """The index files match the checksums the manifest recorded when they were written:
+    a flipped byte in the vectors or two swapped passage lines are found at load time, not
+    answered from."""
+    for name, expected in (manifest.get("checksums") or {}).items():
+        if not (index_dir / name).exists() or _sha256_file(index_dir / name) != expected:
+            raise IndexProblem(f"{name} in {index_dir} does not match its checksum (damaged or edited); "
+                               "rebuild the index")
 
 
 def _swap_in(new: Path, target: Path) -> None:
@@ -267,6 +309,7 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
     if model is not None and manifest.get("model") != model:
         raise IndexProblem(f"the index in {index_dir} was built with model {manifest.get('model')!r}, "
                            f"not the configured {model!r}; rebuild the index")
+    _check_files(index_dir, manifest)
     try:
         index = _faiss().read_index(str(index_dir / INDEX_FILE))
     except Exception as e:  # faiss raises RuntimeError with C++ text

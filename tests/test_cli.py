@@ -98,3 +98,18 @@ def test_add_docs_remove_from_the_terminal(env, monkeypatch, capsys, tmp_path: P
     assert "Removed notice.docx" in capsys.readouterr().out
     assert main(["remove", "notice.docx"]) == 2
     assert "no document 'notice.docx'" in capsys.readouterr().err
+
+
+def test_a_bug_keeps_its_traceback(env, monkeypatch):
+    def broken(settings):
+        raise ValueError("a real bug")
+
+    monkeypatch.setattr("bot.cli.cmd_docs", broken)
+    with pytest.raises(ValueError, match="a real bug"):
+        main(["docs"])
+
+
+def test_an_unloadable_model_is_one_sentence(env, monkeypatch, capsys, tmp_path: Path):
+    monkeypatch.setenv("EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    assert main(["index", "build"]) == 2
+    assert "the embedding model" in capsys.readouterr().err

@@ -207,3 +207,9 @@ def test_same_content_in_every_format_retrieves_the_same_passage_first(real_enco
         hit = engine.search(files.QUESTION, k=1)[0]
         firsts[name] = (hit.passage.text, hit.passage.section)
     assert set(firsts.values()) == {(files.SECTIONS[1][1], "借阅规则")}, firsts
+
+
+def test_a_huge_front_matter_title_is_cut_to_a_title(tmp_path: Path):
+    text = "---\ntitle: " + "很长的标题" * 420 + "\n---\n正文第一段。\n"
+    doc, _ = _read("long.md", text.encode())
+    assert len(doc.title) <= 81 and doc.title.endswith("…")

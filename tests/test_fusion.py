@@ -33,12 +33,23 @@ def test_hits_carry_both_scores(fake_engine):
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
 
 
-def test_lexical_signal_reorders_close_dense_scores(fake_engine):
-    index, encoder = fake_engine.index, fake_engine.encoder
-    dense_only = search(index, encoder, "晴天带伞", 3, FusionParams(lexical_weight=0.0))
-    fused = search(index, encoder, "晴天带伞", 3, FusionParams(lexical_weight=1.0))
-    assert "晴天帶傘" in fused[0].passage.text
-    assert fused[0].lexical >= dense_only[0].lexical
+def test_lexical_signal_reorders_close_dense_scores(tmp_path):
+    """Two passages the fake encoder ranks the other way round: the first shares the query's
+    characters but none of its words (天晴, 雨伞), the second its words (晴天, 带伞) in a
+    longer text. Dense alone ranks the first on top; the lexical signal lifts the second."""
+    from embeddings.engine import Engine, EngineConfig
+    from tests.fakes import HashEncoder
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text(
+        "天晴了，带上雨伞。\n\n居民说晴天要带伞，因为紫外线很强，而且夏季中午气温很高，出门时还要多喝水。\n\n"
+        "社区组织了志愿服务活动，帮助老人出行。", "utf-8")
+    engine = Engine(EngineConfig(tmp_path / "c", tmp_path / "i", tmp_path / "d"), HashEncoder())
+    engine.rebuild()
+    dense_only = search(engine.index, engine.encoder, "晴天带伞", 3, FusionParams(lexical_weight=0.0))
+    fused = search(engine.index, engine.encoder, "晴天带伞", 3, FusionParams(lexical_weight=1.0))
+    assert dense_only[0].passage.text.startswith("天晴了") and dense_only[0].lexical == 0
+    assert fused[0].passage.text.startswith("居民说晴天要带伞") and fused[0].dense < dense_only[0].dense
 
 
 def test_query_without_lexical_overlap_keeps_dense_order(fake_engine):

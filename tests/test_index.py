@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from corpus.reader import load_corpus
-from embeddings.engine import Engine, RebuildInProgress
+from embeddings.engine import Engine, EngineConfig, RebuildInProgress
 from embeddings.index import (
     INDEX_FILE,
     MANIFEST_FILE,
@@ -142,3 +142,39 @@ def test_lexical_terms_are_cached_by_content(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(index_module, "tokenize", lambda t: calls.append(t) or ["x"])
     again = BuildCache(tmp_path / "c.sqlite").terms(["基层社会治理", "新的段落"])
     assert again[0] == first[1] and calls == ["新的段落"]
+
+
+def test_a_damaged_build_cache_is_set_aside_and_rebuilt(tmp_path: Path, seed_corpus: Path, caplog):
+    cache = tmp_path / "data" / "cache" / "build-cache.sqlite"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # a header, then garbage
+    engine = Engine(EngineConfig(seed_corpus, tmp_path / "index", tmp_path / "data"), HashEncoder())
+    report = engine.rebuild()
+    assert report.passages == 17 and "build cache" in caplog.text and "damaged" in caplog.text
+    assert list(cache.parent.glob("build-cache.sqlite.damaged-*"))
+
+
+def test_folders_left_by_a_killed_build_are_removed(fake_engine: Engine):
+    index_dir = Path(fake_engine.config.index_dir)
+    stale = index_dir.parent / f".{index_dir.name}.building.abc123"
+    stale.mkdir()
+    (stale / INDEX_FILE).write_bytes(b"half written")
+    fake_engine.rebuild()
+    assert not stale.exists()
+    assert not list(index_dir.parent.glob(f".{index_dir.name}.building.*"))
+
+
+@pytest.mark.parametrize("damage", ["vector bytes", "swapped lines"])
+def test_silent_damage_is_found_by_the_checksums(fake_engine: Engine, damage: str):
+    d = Path(fake_engine.config.index_dir)
+    if damage == "vector bytes":
+        data = bytearray((d / INDEX_FILE).read_bytes())
+        for i in range(len(data) - 400, len(data) - 300):  # inside the vectors, not the header
+            data[i] ^= 0x55
+        (d / INDEX_FILE).write_bytes(bytes(data))
+    else:
+        lines = (d / PASSAGES_FILE).read_text("utf-8").splitlines(keepends=True)
+        lines[3], lines[4] = lines[4], lines[3]
+        (d / PASSAGES_FILE).write_text("".join(lines), "utf-8")
+    with pytest.raises(IndexProblem, match="checksum"):
+        load_index(d, model="fake-hash")

@@ -317,3 +317,51 @@ def test_thread_safety_of_progress_updates():
 
     asyncio.run(run())
     assert seen[-1] == "done"
+
+
+class SlowEncoder(HashEncoder):
+    """Embeds one passage per 50 ms: a rebuild long enough to race against."""
+
+    def encode_documents(self, texts, progress=None):
+        import numpy as np
+
+        out = []
+        for t in texts:
+            time.sleep(0.05)
+            out.append(self._vec(t))
+            if progress:
+                progress(1)
+        return np.vstack(out) if out else np.zeros((0, self.dim), np.float32)
+
+
+async def test_two_reindexes_raced_one_runs_questions_and_uploads_keep_flowing(tmp_path: Path, seed_corpus: Path):
+    engine = Engine(EngineConfig(seed_corpus, tmp_path / "index", tmp_path / "data"), SlowEncoder())
+    engine.rebuild()
+    (tmp_path / "data" / "cache" / "build-cache.sqlite").unlink()  # the next build embeds everything again
+    engine._cache = None
+    before = engine.index
+    api = tg.FakeBotApi()
+    app = build_application(settings_for(engine), engine, request=tg.FakeRequest(api))
+    await app.initialize()
+    try:
+        first = asyncio.create_task(feed(app, tg.message("/reindex", ADMIN)))
+        second = asyncio.create_task(feed(app, tg.message("/reindex", ADMIN)))
+        await asyncio.sleep(0.3)
+        assert engine.rebuilding
+        # a question during the rebuild is answered from the old index
+        await feed(app, tg.message("三驾马车指什么？", USER))
+        assert "三驾马车" in api.sent(chat_id=USER)[-1]["text"] and engine.index is before
+        # an upload during the rebuild lands in the folder and is not claimed as indexed
+        api.files["late"] = "迟到的文件：周五晚上社区放映露天电影。".encode()
+        await feed(app, tg.document_message("late", "late.txt", len(api.files["late"]), ADMIN))
+        await asyncio.gather(first, second)
+    finally:
+        await app.shutdown()
+    texts = [m["text"] for m in api.sent(chat_id=ADMIN)] + [e["text"] for e in api.sent("editMessageText")]
+    assert sum("Index rebuilt" in t for t in texts) == 1
+    assert sum("already running" in t for t in texts) == 1
+    assert engine.index is not before
+    if "late.txt" not in {p.doc_id for p in engine.index.passages}:  # read after the build had listed the folder
+        assert engine.is_stale()
+        assert engine.rebuild().changes.new == ("late.txt",)
+    assert "late.txt" in {p.doc_id for p in engine.index.passages}
