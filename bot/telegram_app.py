@@ -683,6 +683,7 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
                       rate_limiter=AIORateLimiter(max_retries=2) if settings.outgoing_rate_limit else None)
     builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init)
     app = builder.build()
+    bot.set_backlog(lambda: app.update_queue.qsize() + app.update_processor.current_concurrent_updates)
     app.bot_data["state"] = BotState(settings, engine)
 
     private = filters.ChatType.PRIVATE

@@ -17,6 +17,10 @@ from telegram.ext import ExtBot
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 4
+# Updates fetched but not yet handled, at most: fetching waits while this many are queued or
+# being answered. Telegram keeps the rest, unconfirmed, so a stop (SIGTERM) drains a few
+# seconds of work and loses nothing: what was not fetched is delivered again after a restart.
+MAX_BACKLOG = 16
 
 
 class TolerantBot(ExtBot):
@@ -25,7 +29,30 @@ class TolerantBot(ExtBot):
     decodes a batch as a whole: one bad update fails it, the same batch is fetched again and
     again, and nothing after it is ever handled. Here the bad update is replaced by a bare
     ``{"update_id": n}``, which no handler acts on but which confirms it, and is logged once
-    without its content (it holds a user's message)."""
+    without its content (it holds a user's message).
+
+    It also applies back-pressure: ``backlog`` (set by the application) counts updates fetched
+    but not handled, and no more are fetched while it is at ``MAX_BACKLOG``."""
+
+    backlog: Callable[[], int] | None = None
+
+    def set_backlog(self, backlog: Callable[[], int]) -> None:
+        """Tell the bot how to count updates in hand. python-telegram-bot freezes a bot's
+        attributes after ``__init__``; this subclass's own attribute is set past that."""
+        object.__setattr__(self, "backlog", backlog)
+
+    async def get_updates(self, *args, **kwargs):
+        timeout = kwargs.get("timeout")
+        seconds = timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout or 0)
+        if self.backlog is not None and seconds > 0:  # a long poll; the clean-up call at stop has no timeout
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            while self.backlog() >= MAX_BACKLOG:
+                if loop.time() >= deadline:
+                    return ()  # as if the long poll found nothing; the updater asks again
+                await asyncio.sleep(0.02)
+        kwargs["limit"] = min(kwargs.get("limit") or MAX_BACKLOG, MAX_BACKLOG)
+        return await super().get_updates(*args, **kwargs)
 
     async def _post(self, endpoint: str, data=None, *args, **kwargs):
         result = await super()._post(endpoint, data, *args, **kwargs)

@@ -110,7 +110,8 @@ class FakeBotApi:
             with self._cond:
                 while True:
                     ready = [u for u in self.pending if u["update_id"] >= offset]
-                    self.pending = ready
+                    self.pending = ready  # below the offset: confirmed, gone for good
+                    ready = ready[: int(params.get("limit") or 100)]  # as Telegram: 100 by default
                     if ready or time.monotonic() >= deadline:
                         now = time.monotonic()
                         for u in ready:
