@@ -21,6 +21,11 @@ class Chunk:
     plain: str
 
 
+def units(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _e(text: str) -> str:
     return html.escape(text, quote=False)
 
@@ -52,14 +57,14 @@ def pack(blocks: list[str], limit: int = MAX_MESSAGE) -> list[Chunk]:
     chunks: list[str] = []
     current = ""
     for block in blocks:
-        if len(block) > limit:
+        if units(block) > limit:
             if current:
                 chunks.append(current)
                 current = ""
             chunks.extend(_cut_escaped(to_plain(block), limit))
             continue
         candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) > limit:
+        if units(candidate) > limit:
             chunks.append(current)
             current = block
         else:
@@ -74,11 +79,11 @@ def _cut_escaped(plain: str, limit: int) -> list[str]:
     pieces, current, size = [], [], 0
     for ch in plain:
         escaped = _e(ch)
-        if size + len(escaped) > limit:
+        if size + units(escaped) > limit:
             pieces.append("".join(current))
             current, size = [], 0
         current.append(escaped)
-        size += len(escaped)
+        size += units(escaped)
     if current:
         pieces.append("".join(current))
     return pieces

@@ -83,14 +83,18 @@ def _is_rare_han(ch: str) -> bool:
     return True
 
 
+def _certain(ch: str) -> bool:
+    """A character that ordinary prose almost never holds but GBK/Big5 mojibake does: the
+    replacement character, a Han character outside GB2312 and Big5, a BMP symbol or private
+    use. (Mojibake from those codecs is all in the BMP: emoji are not evidence.)"""
+    if ch == "\ufffd" or _is_rare_han(ch):
+        return True
+    return ord(ch) < 0x10000 and unicodedata.category(ch) in ("So", "No", "Co", "Cn") and not ch.isdigit()
+
+
 def _suspicious(text: str, i: int) -> bool:
     ch = text[i]
-    if ch in "?\ufffd":
-        return True
-    if _is_rare_han(ch):
-        return True
-    cat = unicodedata.category(ch)
-    if cat in ("So", "No", "Co", "Cn") and not ch.isdigit():
+    if ch == "?" or _certain(ch):
         return True
     prev = text[i - 1] if i > 0 else ""
     nxt = text[i + 1] if i + 1 < len(text) else ""
@@ -157,6 +161,10 @@ def repair_mojibake(text: str) -> tuple[str, int, int]:
         span = text[start:end]
         if sum(flags[start:end]) < 2 and "?" not in span[1:]:
             # A single odd character (a real '?' or a symbol) is not evidence of damage.
+            continue
+        if not any(_certain(c) for c in span) and "111" not in "".join("1" if f else "0" for f in flags[start:end]):
+            # Only question marks, "!;" and Latin letters between Han characters, never three
+            # in a row: ordinary text ("买入A股和B股", "真的吗?是的?"), not damage ("?!?").
             continue
         fixed = _try_repair(span)
         out.append(text[last:start])

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import html
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +21,50 @@ from telegram.request import BaseRequest
 TOKEN = "123456789:AAHfakefakefakefakefakefakefakefake0"
 BOT = {"id": 999, "is_bot": True, "first_name": "QA", "username": "qa_test_bot",
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
+
+
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote",
+                "tg-spoiler", "span", "tg-emoji"}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+=\"[^\"<>]*\")*)\s*>")
+
+
+def telegram_html_problem(text: str) -> str | None:
+    """Why Telegram would reject ``text`` with parse_mode HTML (its documented rules: only its
+    tags, properly nested and closed, every ``<`` and ``&`` part of a tag or an entity), or
+    None. Also the length limit: 4096 characters (UTF-16 units) of text once parsed."""
+    stack: list[str] = []
+    i, visible = 0, []
+    while i < len(text):
+        ch = text[i]
+        if ch == "<":
+            m = _TAG.match(text, i)
+            if not m or m.group(2).lower() not in ALLOWED_TAGS:
+                return f"unsupported start tag at byte offset {i}"
+            closing, name = m.group(1) == "/", m.group(2).lower()
+            if closing:
+                if not stack or stack.pop() != name:
+                    return f"unexpected end tag {name} at byte offset {i}"
+            else:
+                stack.append(name)
+            i = m.end()
+            continue
+        if ch == "&":
+            m = _ENTITY.match(text, i)
+            if not m:
+                return f"unsupported entity at byte offset {i}"
+            visible.append(html.unescape(m.group(0)))
+            i = m.end()
+            continue
+        if ch == ">":
+            return f"unescaped > at byte offset {i}"
+        visible.append(ch)
+        i += 1
+    if stack:
+        return f"unclosed tag {stack[-1]}"
+    if len("".join(visible).encode("utf-16-le", "surrogatepass")) // 2 > 4096:
+        return "message is too long"
+    return None
 
 
 def _value(v):
@@ -43,7 +89,8 @@ class FakeBotApi:
         # connection closes without an answer) or "late" (delivered, then the reply times out)
         self.faults: dict[str, list] = {}
         self.failed: list[tuple[str, object]] = []
-        self.late_seconds = 6.0  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
+        self.late_seconds = 6.0
+        self.rejected: list[tuple[str, str, str]] = []  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
         self.fault_rate: dict[str, list[tuple[float, object]]] = {}  # method -> [(probability, fault)]
         self.rng = None
         self._ids = itertools.count(1)
@@ -147,6 +194,14 @@ class FakeBotApi:
             if self.reject_entities and params.get("parse_mode"):
                 return 400, {"ok": False, "error_code": 400,
                              "description": "Bad Request: can't parse entities: unsupported start tag"}
+            problem = telegram_html_problem(params.get("text", "")) if params.get("parse_mode") == "HTML" else None
+            if problem is None and not params.get("parse_mode") and len(params.get("text", "")) > 4096:
+                problem = "message is too long"
+            if problem:
+                with self._cond:
+                    self.rejected.append((method, problem, params.get("text", "")))
+                what = "message is too long" if "too long" in problem else f"can't parse entities: {problem}"
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {what}"}
             return 200, {"ok": True, "result": self._message(params, params.get("message_id"))}
         if method == "getFile":
             fid = params["file_id"]

@@ -74,3 +74,9 @@ def test_script_detection():
     assert script_of("應勇強調了什麼？") == "zh-Hant"
     assert script_of("应勇强调了什么？") == "zh-Hans"
     assert script_of("Who attended?") == "en"
+
+
+def test_ordinary_text_with_latin_letters_and_ascii_marks_is_not_damage():
+    for text in ("买入A股和B股。", "使用U盘和X光检查。", "真的吗?是的?", "太好了!真好!", "👍👍很好"):
+        cleaned = clean_text(text)
+        assert cleaned.mojibake_marked == 0 and DAMAGED_MARK not in cleaned.text, text
