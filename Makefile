@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/bot_latency.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/soak.py --compare-typing
 
 lint: setup
 	$(BIN)/ruff check bot corpus embeddings tests bench

@@ -333,7 +333,12 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(say("too_large", lang, name=name, size=f"{doc.file_size / 2**20:.1f}", limit=limit),
                                  do_quote=True)
         return
-    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    file = await doc.get_file()
+    if (file.file_size or 0) > limit * 2**20:  # the size was not declared with the message
+        await message.reply_text(say("too_large", lang, name=name, size=f"{file.file_size / 2**20:.1f}", limit=limit),
+                                 do_quote=True)
+        return
+    data = bytes(await file.download_as_bytearray())
     try:
         added = await asyncio.to_thread(add_document, state.settings.corpus_dir, name, data,
                                         state.engine.documents(), limit * 2**20,
@@ -680,7 +685,7 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
     bot = TolerantBot(settings.token, base_url=settings.bot_api_url, base_file_url=settings.bot_file_url,
                       request=request or HTTPXRequest(connection_pool_size=256),
                       get_updates_request=request or HTTPXRequest(),
-                      rate_limiter=AIORateLimiter(max_retries=2) if settings.outgoing_rate_limit else None)
+                      rate_limiter=AIORateLimiter(max_retries=3) if settings.outgoing_rate_limit else None)
     builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init)
     app = builder.build()
     bot.set_backlog(lambda: app.update_queue.qsize() + app.update_processor.current_concurrent_updates)
@@ -716,7 +721,8 @@ def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, 
     """Run the bot until SIGINT/SIGTERM: long polling, or PTB's webhook server. A network
     failure at start is retried with growing pauses; a rejected token is one sentence."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the token
-    redact_token_in_logs(settings.token)  # and PTB's debug lines and error messages may too
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    redact_token_in_logs(settings.token, secret)  # PTB's debug lines and errors may carry both
     delay = 2.0
     for attempt in range(1, START_ATTEMPTS + 1):
         asyncio.set_event_loop(asyncio.new_event_loop())  # a failed start closes its loop
@@ -724,7 +730,6 @@ def run_bot(settings: Settings, engine: Engine, webhook_url: str | None = None, 
         log.info("Starting the bot (%s) with %d passages", "webhook" if webhook_url else "polling", engine.index.size)
         try:
             if webhook_url:
-                secret = settings.webhook_secret or secrets.token_urlsafe(32)
                 path = urlparse(webhook_url).path.strip("/")
                 app.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url,
                                 secret_token=secret, allowed_updates=Update.ALL_TYPES)

@@ -74,11 +74,13 @@ class TolerantBot(ExtBot):
 
 
 class RedactToken(logging.Filter):
-    """Replaces the bot token in log records (message, arguments, traceback) by ``<token>``."""
+    """Replaces the bot token (and other secrets: the webhook's) in log records (message,
+    arguments, traceback) by ``<token>``."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, *others: str):
         super().__init__()
-        self.secrets = [t for t in {token, token.split(":", 1)[-1]} if len(t) >= 20]
+        candidates = {token, token.split(":", 1)[-1], *others}
+        self.secrets = sorted((t for t in candidates if t and len(t) >= 8), key=len, reverse=True)
 
     def _scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -101,9 +103,9 @@ class RedactToken(logging.Filter):
         return True
 
 
-def redact_token_in_logs(token: str) -> RedactToken:
+def redact_token_in_logs(token: str, *others: str) -> RedactToken:
     """Install the filter on every handler of the root logger (where records are written)."""
-    redact = RedactToken(token)
+    redact = RedactToken(token, *others)
     root = logging.getLogger()
     for handler in root.handlers:
         handler.addFilter(redact)

@@ -90,7 +90,8 @@ class FakeBotApi:
         self.faults: dict[str, list] = {}
         self.failed: list[tuple[str, object]] = []
         self.late_seconds = 6.0
-        self.rejected: list[tuple[str, str, str]] = []  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
+        self.rejected: list[tuple[str, str, str]] = []
+        self.downloads: list[str] = []  # file ids whose content the bot fetched  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
         self.fault_rate: dict[str, list[tuple[float, object]]] = {}  # method -> [(probability, fault)]
         self.rng = None
         self._ids = itertools.count(1)
@@ -213,6 +214,8 @@ class FakeBotApi:
         return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}
 
     def file(self, path: str) -> bytes | None:
+        with self._cond:
+            self.downloads.append(path.rsplit("/", 1)[-1])
         return self.files.get(path.rsplit("/", 1)[-1])
 
 

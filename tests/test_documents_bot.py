@@ -114,6 +114,10 @@ async def test_refused_uploads_say_why_and_change_nothing(chat):
     getfile_calls = len(api.sent("getFile"))
     await feed(app, tg.document_message("huge", "huge.pdf", 30 * 2**20, ADMIN))
     assert "too large" in api.sent()[-1]["text"] and len(api.sent("getFile")) == getfile_calls  # not downloaded
+    api.files["undeclared"] = b"x" * (2 * 2**20)  # no size in the message; getFile tells it
+    await feed(app, tg.document_message("undeclared", "big.txt", None, ADMIN))
+    assert "too large" in api.sent()[-1]["text"] and not (corpus / "big.txt").exists()
+    assert "undeclared" not in api.downloads  # refused on getFile's size, before downloading
     api.files["trick"] = "路径里的文字。".encode()
     await feed(app, tg.document_message("trick", "../../escape.txt", 21, ADMIN))
     assert sorted(p.name for p in corpus.iterdir()) == sorted([*before, "escape.txt"])  # inside the folder

@@ -13,6 +13,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.telegram_app import build_application
+from bot.transport import redact_token_in_logs
 from embeddings.engine import Engine
 from tests import fake_telegram as tg
 from tests.conftest import MODEL_DATA_DIR, ROOT, seed_engine
@@ -160,11 +161,15 @@ def test_black_box_serve_process(e2e_engine, tmp_path):
         assert "Traceback" not in output
 
 
-def test_black_box_webhook_mode(e2e_engine, tmp_path):
-    """`qabot serve --webhook-url`: registers the webhook with its secret, answers updates
-    posted to it, refuses posts without the secret, and stops cleanly on SIGTERM."""
+def test_webhook_mode(e2e_engine, caplog):
+    """Webhook mode, in process (the real `qabot serve` process is tested above): registers the
+    webhook with its secret, answers updates posted to it, refuses posts without the secret,
+    and stops cleanly; neither the token nor the secret reaches the log."""
+    import asyncio
     import json as _json
+    import logging
     import socket
+    import threading
     import urllib.error
     import urllib.request
 
@@ -172,47 +177,52 @@ def test_black_box_webhook_mode(e2e_engine, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     secret = "s3cret-token_for-tests"
-    with tg.FakeTelegramServer() as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "QABOT_"))}
-        env.update(TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_BASE_URL=server.url, TELEGRAM_WEBHOOK_SECRET=secret,
-                   PYTHONUNBUFFERED="1", QABOT_DATA_DIR=str(MODEL_DATA_DIR), QABOT_INDEX_DIR=str(tmp_path / "index"),
-                   QABOT_CORPUS_DIR=str(e2e_engine.config.corpus_dir))
-        url = f"http://127.0.0.1:{port}/hook"
-        with open(tmp_path / "serve.log", "w+") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--webhook-url", url, "--port", str(port),
-                                     "--listen", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                [hook] = server.api.wait_for(lambda a: a.sent("setWebhook"), 180)
-                assert hook["url"] == url and hook["secret_token"] == secret
+    url = f"http://127.0.0.1:{port}/hook"
+    with tg.FakeTelegramServer() as server, caplog.at_level(logging.DEBUG):
+        settings = Settings(token=tg.TOKEN, api_base_url=server.url, webhook_secret=secret,
+                            corpus_dir=e2e_engine.config.corpus_dir, data_dir=e2e_engine.config.data_dir,
+                            index_dir=e2e_engine.config.index_dir, example_questions=("谁参加了调研？",))
+        redact_token_in_logs(tg.TOKEN, secret)  # as run_bot does before anything else
+        app = build_application(settings, e2e_engine)
+        loop = asyncio.new_event_loop()
 
-                def post(update: dict, token: str | None) -> int:
-                    headers = {"Content-Type": "application/json"}
-                    if token:
-                        headers["X-Telegram-Bot-Api-Secret-Token"] = token
-                    req = urllib.request.Request(url, _json.dumps(update).encode(), headers)
-                    try:
-                        with urllib.request.urlopen(req, timeout=10) as r:
-                            return r.status
-                    except urllib.error.HTTPError as e:
-                        return e.code
+        def run():
+            asyncio.set_event_loop(loop)
+            app.run_webhook(listen="127.0.0.1", port=port, url_path="hook", webhook_url=url, secret_token=secret,
+                            stop_signals=None, close_loop=False)
 
-                deadline = time.monotonic() + 30
-                update = {"update_id": 1, **tg.message("东湖新城社区的党委书记是谁？", USER)}
-                while True:  # the webhook server starts just after setWebhook
-                    try:
-                        assert post({"update_id": 9, **tg.message("hi", USER)}, "wrong") == 403
-                        break
-                    except (urllib.error.URLError, ConnectionError):
-                        assert time.monotonic() < deadline
-                        time.sleep(0.2)
-                assert post(update, secret) == 200
-                reply = server.api.wait_for(lambda a: replies_to(a, update))
-                assert "陶久娣" in reply[0]["text"]
-                proc.send_signal(signal.SIGTERM)
-                assert proc.wait(timeout=15) == 0
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-            log.seek(0)
-            output = log.read()
-        assert tg.TOKEN.split(":")[1] not in output and secret not in output and "Traceback" not in output
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            [hook] = server.api.wait_for(lambda a: a.sent("setWebhook"), 60)
+            assert hook["url"] == url and hook["secret_token"] == secret
+
+            def post(update: dict, token: str | None) -> int:
+                headers = {"Content-Type": "application/json"}
+                if token:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = token
+                req = urllib.request.Request(url, _json.dumps(update).encode(), headers)
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as r:
+                        return r.status
+                except urllib.error.HTTPError as e:
+                    return e.code
+
+            deadline = time.monotonic() + 30
+            update = {"update_id": 1, **tg.message("东湖新城社区的党委书记是谁？", USER)}
+            while True:  # the webhook server starts just after setWebhook
+                try:
+                    assert post({"update_id": 9, **tg.message("hi", USER)}, "wrong") == 403
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+            assert post(update, secret) == 200
+            reply = server.api.wait_for(lambda a: replies_to(a, update))
+            assert "陶久娣" in reply[0]["text"]
+        finally:
+            loop.call_soon_threadsafe(app.stop_running)
+            thread.join(30)
+        assert not thread.is_alive()
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert tg.TOKEN.split(":")[1] not in logged and secret not in logged
