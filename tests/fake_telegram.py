@@ -91,7 +91,8 @@ class FakeBotApi:
         self.failed: list[tuple[str, object]] = []
         self.late_seconds = 6.0
         self.rejected: list[tuple[str, str, str]] = []
-        self.downloads: list[str] = []  # file ids whose content the bot fetched  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
+        self.downloads: list[str] = []  # file ids whose content the bot fetched
+        self.slow: list[tuple[str, str, float]] = []  # (method, text it contains, seconds): a slow network  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
         self.fault_rate: dict[str, list[tuple[float, object]]] = {}  # method -> [(probability, fault)]
         self.rng = None
         self._ids = itertools.count(1)
@@ -178,6 +179,18 @@ class FakeBotApi:
             with self._cond:
                 self.failed.append((method, fault))
             return DROP, {}
+        if method in ("sendMessage", "editMessageText"):  # refused as Telegram refuses: never delivered
+            if self.reject_entities and params.get("parse_mode"):
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: can't parse entities: unsupported start tag"}
+            problem = telegram_html_problem(params.get("text", "")) if params.get("parse_mode") == "HTML" else None
+            if problem is None and not params.get("parse_mode") and len(params.get("text", "")) > 4096:
+                problem = "message is too long"
+            if problem:
+                with self._cond:
+                    self.rejected.append((method, problem, params.get("text", "")))
+                what = "message is too long" if "too long" in problem else f"can't parse entities: {problem}"
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {what}"}
         with self._cond:
             self.calls.append((method, params, time.monotonic()))
             self._cond.notify_all()
@@ -192,17 +205,6 @@ class FakeBotApi:
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method in ("sendMessage", "editMessageText"):
-            if self.reject_entities and params.get("parse_mode"):
-                return 400, {"ok": False, "error_code": 400,
-                             "description": "Bad Request: can't parse entities: unsupported start tag"}
-            problem = telegram_html_problem(params.get("text", "")) if params.get("parse_mode") == "HTML" else None
-            if problem is None and not params.get("parse_mode") and len(params.get("text", "")) > 4096:
-                problem = "message is too long"
-            if problem:
-                with self._cond:
-                    self.rejected.append((method, problem, params.get("text", "")))
-                what = "message is too long" if "too long" in problem else f"can't parse entities: {problem}"
-                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {what}"}
             return 200, {"ok": True, "result": self._message(params, params.get("message_id"))}
         if method == "getFile":
             fid = params["file_id"]
@@ -245,7 +247,11 @@ class FakeRequest(BaseRequest):
             data = self.api.file(url)
             return (200, data) if data is not None else (404, b"")
         params = dict(request_data.json_parameters) if request_data else {}
-        status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
+        method = url.rsplit("/", 1)[-1]
+        for slow_method, text, seconds in self.api.slow:
+            if slow_method == method and text in str(params.get("text", "")):
+                await asyncio.sleep(seconds)  # the request is on its way
+        status, body = self.api.handle(method, params)
         if status == DROP:
             raise NetworkError("httpx.RemoteProtocolError: Server disconnected without sending a response.")
         if status == LATE:
