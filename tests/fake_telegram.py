@@ -180,10 +180,9 @@ class FakeBotApi:
                 self.failed.append((method, fault))
             return DROP, {}
         if method in ("sendMessage", "editMessageText"):  # refused as Telegram refuses: never delivered
-            if self.reject_entities and params.get("parse_mode"):
-                return 400, {"ok": False, "error_code": 400,
-                             "description": "Bad Request: can't parse entities: unsupported start tag"}
             problem = telegram_html_problem(params.get("text", "")) if params.get("parse_mode") == "HTML" else None
+            if self.reject_entities and params.get("parse_mode"):
+                problem = "unsupported start tag"
             if problem is None and not params.get("parse_mode") and len(params.get("text", "")) > 4096:
                 problem = "message is too long"
             if problem:

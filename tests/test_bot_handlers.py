@@ -192,9 +192,10 @@ async def test_plain_text_resend_when_formatting_is_rejected(bot):
     app, api = await bot()
     api.reject_entities = True
     await feed(app, tg.message("基层社会治理的核心是什么？", USER))
-    first, second = api.sent()[-2:]
-    assert first["parse_mode"] == "HTML" and "parse_mode" not in second
-    assert "<b>" not in second["text"] and "核心是人" in second["text"]
+    [(method, why, html)] = api.rejected  # the HTML version, refused
+    [plain] = api.sent()  # then the plain one, delivered
+    assert method == "sendMessage" and "<b>" in html and "parse_mode" not in plain
+    assert "<b>" not in plain["text"] and "核心是人" in plain["text"]
 
 
 async def test_unexpected_error_is_logged_and_apologised(bot, bot_engine, monkeypatch, caplog):
