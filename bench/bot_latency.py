@@ -65,7 +65,10 @@ def main() -> None:
                         load_encoder(DEFAULT_MODEL, ROOT / "data").load())
         engine.rebuild()
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, corpus_dir=tmp / "corpus",
-                            data_dir=tmp / "data", index_dir=tmp / "index", questions_per_minute=0)
+                            data_dir=tmp / "data", index_dir=tmp / "index", questions_per_minute=0,
+                            # given, so that no example questions are being made in the background
+                            # while the first questions are timed
+                            example_questions=("谁参加了调研？",))
         with tg.polling_in_thread(build_application(settings, engine), server.api):
             measure(server.api, questions, args.questions, args.burst)
 
