@@ -401,3 +401,25 @@ def test_stop_with_a_backlog_is_quick_and_loses_nothing(seed_corpus: Path, tmp_p
     assert len(replies) == len(set(replies))  # nothing answered twice
     assert set(replies) | still_queued == ids and not set(replies) & still_queued  # nothing lost
     assert len(still_queued) > 200  # the backlog stayed with Telegram
+
+
+async def test_reindex_reports_success_even_if_examples_fail(bot, monkeypatch):
+    app, api = await bot()
+
+    def broken(*a, **k):
+        raise RuntimeError("examples exploded")
+
+    monkeypatch.setattr("bot.telegram_app.pick_examples", broken)
+    await feed(app, tg.message("/reindex", ADMIN))
+    assert "Index rebuilt" in api.sent("editMessageText")[-1]["text"]
+
+
+async def test_rate_limit_memory_forgets_quiet_users(bot, monkeypatch):
+    app, _ = await bot(questions_per_minute=5)
+    state = app.bot_data["state"]
+    for uid in range(10_001):
+        state.over_rate_limit(uid)
+    clock = time.monotonic() + 120  # two minutes later
+    monkeypatch.setattr("bot.telegram_app.time.monotonic", lambda: clock)
+    state.over_rate_limit(99_999)
+    assert len(state.recent) == 1
