@@ -91,10 +91,9 @@ class RedactToken(logging.Filter):
         if not self.secrets:
             return True
         message = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            formatter = logging.Formatter()
-            record.exc_text = self._scrub(formatter.formatException(record.exc_info))
-            record.exc_info = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # Formatters print a cached exc_text instead of formatting exc_info again.
+            record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
         if record.stack_info:
             record.stack_info = self._scrub(record.stack_info)
         record.msg, record.args = self._scrub(message), None

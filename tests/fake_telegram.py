@@ -327,10 +327,31 @@ class FakeTelegramServer:
         self.httpd.server_close()
 
 
-@contextlib.contextmanager
-def polling_in_thread(app, api: FakeBotApi, start_timeout: float = 120):
-    """Run the real ``app.run_polling`` in a thread until the block ends; yields once
-    polling has begun (the bot deleted its webhook)."""
+class Bots:
+    """Applications wired to in-memory fake APIs, initialised as ``run_polling`` would; shut
+    them down with ``close`` at the end of the test."""
+
+    def __init__(self):
+        self.made = []
+
+    async def make(self, settings, engine):
+        from bot.telegram_app import build_application
+
+        api = FakeBotApi()
+        app = build_application(settings, engine, request=FakeRequest(api))
+        await app.initialize()
+        await app.post_init(app)
+        self.made.append(app)
+        return app, api
+
+    async def close(self) -> None:
+        for app in self.made:
+            await app.shutdown()
+
+
+def start_polling(app) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    """``app.run_polling`` in a thread of its own; stop it with ``loop.stop`` (abruptly) or
+    ``loop.call_soon_threadsafe(app.stop_running)`` (as SIGTERM does)."""
     loop = asyncio.new_event_loop()
 
     def run():
@@ -339,6 +360,14 @@ def polling_in_thread(app, api: FakeBotApi, start_timeout: float = 120):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    return loop, thread
+
+
+@contextlib.contextmanager
+def polling_in_thread(app, api: FakeBotApi, start_timeout: float = 120):
+    """Run the real ``app.run_polling`` in a thread until the block ends; yields once
+    polling has begun (the bot deleted its webhook)."""
+    loop, thread = start_polling(app)
     try:
         api.wait_for(lambda a: a.sent("deleteWebhook"), start_timeout)
         yield

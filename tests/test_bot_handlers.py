@@ -9,7 +9,6 @@ import pytest
 from telegram import Update
 
 from bot.settings import Settings
-from bot.telegram_app import build_application
 from embeddings.engine import Engine
 from tests import fake_telegram as tg
 from tests.conftest import seed_engine
@@ -32,20 +31,10 @@ def settings_for(engine: Engine, **kw) -> Settings:
 
 @pytest.fixture
 async def bot(bot_engine):
-    """(application, fake api) with the application initialised; settings via ``bot.make``."""
-    made = []
-
-    async def make(**kw):
-        api = tg.FakeBotApi()
-        app = build_application(settings_for(bot_engine, **kw), bot_engine, request=tg.FakeRequest(api))
-        await app.initialize()
-        await app.post_init(app)
-        made.append(app)
-        return app, api
-
-    yield make
-    for app in made:
-        await app.shutdown()
+    """``await bot(**settings)`` -> (application, fake api), initialised."""
+    bots = tg.Bots()
+    yield lambda **kw: bots.make(settings_for(bot_engine, **kw), bot_engine)
+    await bots.close()
 
 
 async def feed(app, update: dict):

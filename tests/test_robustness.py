@@ -45,19 +45,10 @@ def open_engine(seed_corpus: Path, tmp_path: Path) -> Engine:
 
 @pytest.fixture
 async def bot(open_engine):
-    made = []
-
-    async def make(**kw):
-        api = tg.FakeBotApi()
-        app = build_application(settings_for(open_engine, **kw), open_engine, request=tg.FakeRequest(api))
-        await app.initialize()
-        await app.post_init(app)
-        made.append(app)
-        return app, api
-
-    yield make
-    for app in made:
-        await app.shutdown()
+    """``await bot(**settings)`` -> (application, fake api), initialised."""
+    bots = tg.Bots()
+    yield lambda **kw: bots.make(settings_for(open_engine, **kw), open_engine)
+    await bots.close()
 
 
 async def feed(app, update: dict) -> dict:
@@ -383,14 +374,7 @@ def test_stop_with_a_backlog_is_quick_and_loses_nothing(seed_corpus: Path, tmp_p
     app = build_application(settings_for(engine, questions_per_minute=0), engine, request=tg.FakeRequest(api))
     ids = {api.push(tg.message(f"第{i}个问题：三驾马车指什么？", 1000 + i % 50))["message"]["message_id"]
            for i in range(300)}
-    loop = asyncio.new_event_loop()
-
-    def run():
-        asyncio.set_event_loop(loop)
-        app.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    loop, thread = tg.start_polling(app)
     api.wait_for(lambda a: len(a.sent()) >= 10, 60)
     start = time.monotonic()
     loop.call_soon_threadsafe(app.stop_running)  # what SIGTERM does
