@@ -14,6 +14,7 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _KEY = re.compile(r"^([A-Za-z_]+)\s*:\s*(.*?)\s*$")
 # Control characters other than tab, newline, carriage return and form feed: binary data.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 def _level1_share(text: str) -> float:
@@ -62,7 +63,10 @@ def decode(data: bytes) -> tuple[str, str]:
     if not candidates:
         raise UnreadableDocument("not UTF-8, UTF-16, GB18030 or Big5 text")
     share, enc, text = max(candidates)
-    if (share < 0.5 and len(text) > 20) or len(_CONTROL.findall(text)) > max(2, len(text) // 200):
+    # Bytes that are not text still decode as GB18030: they scatter over rare characters,
+    # control characters and the private-use area, where the codecs put undefined codes.
+    garbage = len(_CONTROL.findall(text)) + len(_PRIVATE_USE.findall(text))
+    if (share < 0.5 and len(text) > 20) or garbage > max(1, len(text) // 200):
         raise UnreadableDocument("does not read as text in any supported encoding")
     return text, enc
 
