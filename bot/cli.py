@@ -65,7 +65,8 @@ def new_engine(settings: Settings, gate_open: bool = False):
     from embeddings.encoder import load_encoder
     from embeddings.engine import Engine, EngineConfig
 
-    encoder = load_encoder(settings.model, settings.data_dir)
+    encoder = load_encoder(settings.model, settings.data_dir, threads=settings.encoder_threads or None,
+                           backend=settings.encoder_backend)
     answer = ComposerParams(gate=GateParams.open()) if gate_open else ComposerParams()
     return Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer), encoder)
 

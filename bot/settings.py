@@ -54,6 +54,8 @@ class Settings:
     example_questions: tuple[str, ...] = ()
     outgoing_rate_limit: bool = True
     max_upload_mb: int = 20  # the Bot API lets bots download files up to 20 MB
+    encoder_backend: str = "onnx"  # onnx (default: same vectors, faster) or torch
+    encoder_threads: int = 0  # 0: the runtime's default (one per core)
 
     @property
     def index_path(self) -> Path:
@@ -85,6 +87,8 @@ class Settings:
             example_questions=tuple(q.strip() for q in env.get("QABOT_EXAMPLE_QUESTIONS", "").split("|") if q.strip()),
             outgoing_rate_limit=env.get("QABOT_OUTGOING_RATE_LIMIT", "1").strip().lower() not in ("0", "false", "no"),
             max_upload_mb=_int(env, "QABOT_MAX_UPLOAD_MB", 20),
+            encoder_backend=(env.get("QABOT_ENCODER_BACKEND") or "onnx").strip().lower(),
+            encoder_threads=_int(env, "QABOT_ENCODER_THREADS", 0),
         )
 
     def __post_init__(self):

