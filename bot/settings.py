@@ -54,7 +54,7 @@ class Settings:
     example_questions: tuple[str, ...] = ()
     outgoing_rate_limit: bool = True
     max_upload_mb: int = 20  # the Bot API lets bots download files up to 20 MB
-    encoder_backend: str = "onnx"  # onnx (default: same vectors, faster) or torch
+    encoder_backend: str = "openvino"  # openvino (int8 weights), onnx (fp32) or torch
     encoder_threads: int = 0  # 0: the runtime's default (one per core)
 
     @property
@@ -87,7 +87,7 @@ class Settings:
             example_questions=tuple(q.strip() for q in env.get("QABOT_EXAMPLE_QUESTIONS", "").split("|") if q.strip()),
             outgoing_rate_limit=env.get("QABOT_OUTGOING_RATE_LIMIT", "1").strip().lower() not in ("0", "false", "no"),
             max_upload_mb=_int(env, "QABOT_MAX_UPLOAD_MB", 20),
-            encoder_backend=(env.get("QABOT_ENCODER_BACKEND") or "onnx").strip().lower(),
+            encoder_backend=(env.get("QABOT_ENCODER_BACKEND") or "openvino").strip().lower(),
             encoder_threads=_int(env, "QABOT_ENCODER_THREADS", 0),
         )
 

