@@ -104,6 +104,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reindex_start": {"en": "🔄 Rebuilding the index…", "zh": "🔄 正在重建索引……"},
     "reindex_progress": {"en": "🔄 Rebuilding the index… {done}/{total} passages",
                          "zh": "🔄 正在重建索引……{done}/{total} 个段落"},
+    "eta": {"en": ", about {seconds} s left", "zh": "，约剩 {seconds} 秒"},
     "reindex_done": {"en": "✅ Index rebuilt: {documents} document(s), {passages} passages ({embedded} embedded, "
                            "{cached} cached) in {seconds}s.\nDocuments: {new} new, {changed} changed, {removed} removed, "
                            "{unchanged} unchanged.\nCleaning: {pinyin} pinyin annotations removed, {repaired} mojibake "

@@ -560,6 +560,25 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_reindex(state, message, lang)
 
 
+def _progress_text(lang: str):
+    """Renders "done/total passages", with the time left once it can be estimated (from the
+    passages embedded since the first report: the cached ones come at once)."""
+    first: list[tuple[float, int]] = []
+
+    def render(done: int, total: int) -> str:
+        now = time.monotonic()
+        if not first:
+            first.append((now, done))
+        text = say("reindex_progress", lang, done=done, total=total)
+        start, start_done = first[0]
+        if done > start_done and done < total and now - start >= 2:
+            left = (now - start) / (done - start_done) * (total - done)
+            text += say("eta", lang, seconds=max(1, round(left)))
+        return text
+
+    return render
+
+
 async def run_reindex(state: BotState, message: Message, lang: str) -> None:
     """Rebuild (only what changed is read and embedded), reporting in one edited message
     that replies to ``message``; refused politely while another rebuild runs."""
@@ -577,7 +596,7 @@ async def run_reindex(state: BotState, message: Message, lang: str) -> None:
             except TelegramError as e:  # "message is not modified" and friends are harmless
                 log.debug("Progress edit skipped: %s", e)
 
-        with Progress(edit, lambda done, total: say("reindex_progress", lang, done=done, total=total)) as progress:
+        with Progress(edit, _progress_text(lang)) as progress:
             try:
                 report = await asyncio.to_thread(state.engine.rebuild, progress.update)
             except RebuildInProgress:

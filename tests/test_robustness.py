@@ -407,3 +407,14 @@ async def test_rate_limit_memory_forgets_quiet_users(bot, monkeypatch):
     monkeypatch.setattr("bot.telegram_app.time.monotonic", lambda: clock)
     state.over_rate_limit(99_999)
     assert len(state.recent) == 1
+
+
+def test_progress_says_how_long_is_left(monkeypatch):
+    from bot.telegram_app import _progress_text
+
+    clock = [100.0]
+    monkeypatch.setattr("bot.telegram_app.time.monotonic", lambda: clock[0])
+    render = _progress_text("en")
+    assert render(500, 2000) == "🔄 Rebuilding the index… 500/2000 passages"  # cached ones: no rate yet
+    clock[0] += 10
+    assert render(600, 2000).endswith("600/2000 passages, about 140 s left")  # 100 passages per 10 s
