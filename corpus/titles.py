@@ -3,28 +3,18 @@ headline-length clause of the opening text."""
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 
 from corpus.clean import to_simplified
+from corpus.words import jieba_lock, segmenter, tag
 
 MAX_TITLE = 30
 _CLAUSE = re.compile(r"[，。；：！？,;:!?]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_lock = threading.Lock()
 
 
 def _first_word_flag(text: str) -> str:
-    with _lock:  # jieba's dictionary loads once, not thread-safely
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        for pair in jieba.posseg.cut(to_simplified(text)):
-            if pair.word.strip():
-                return pair.flag
-    return ""
+    return next((flag for word, flag in tag(to_simplified(text)) if word.strip()), "")
 
 
 def _cut(text: str, limit: int) -> str:
@@ -33,9 +23,8 @@ def _cut(text: str, limit: int) -> str:
         return text
     if " " in text[:limit]:
         return text[: text.rfind(" ", 0, limit)].rstrip(" ,;:") + "…"
-    with _lock:
-        import jieba
-
+    jieba = segmenter()
+    with jieba_lock:
         words = jieba.lcut(to_simplified(text[: limit + 8]))
     out = 0
     for w in words:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -13,10 +12,10 @@ from functools import lru_cache
 import numpy as np
 
 from corpus.clean import is_plain_pinyin_syllable
+from corpus.words import segmenter, tag  # noqa: F401 - tag is part of this module's API
 
 log = logging.getLogger(__name__)
 
-_jieba_lock = threading.Lock()
 _WORD = re.compile(r"[\w\u3400-\u9fff]")
 # Function words and question words: they say what is asked, not what about.
 STOPWORDS = frozenset(
@@ -28,43 +27,23 @@ STOPWORDS = frozenset(
 )
 
 
-def _segmenter():
-    with _jieba_lock:
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        return jieba
-
-
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba segments of already-normalised (simplified, lower-case) text,
     without punctuation and stopwords."""
-    jieba = _segmenter()
+    jieba = segmenter()
     return [t for t in jieba.lcut_for_search(text) if _WORD.search(t) and t.strip() and t not in STOPWORDS]
 
 
 @lru_cache(maxsize=8192)
 def segment(text: str) -> tuple[str, ...]:
     """Precise-mode jieba words of normalised text, punctuation and blanks dropped."""
-    jieba = _segmenter()
+    jieba = segmenter()
     return tuple(t for t in jieba.lcut(text) if _WORD.search(t) and t.strip())
-
-
-@lru_cache(maxsize=8192)
-def tag(text: str) -> tuple[tuple[str, str], ...]:
-    """jieba's part-of-speech tags: (word, flag) pairs; ``nr`` person, ``ns`` place,
-    ``nt`` organisation, ``m`` numeral, ``q`` measure word, ``t`` time word."""
-    _segmenter()
-    import jieba.posseg
-
-    with _jieba_lock:  # posseg shares jieba's dictionary state
-        return tuple((p.word, p.flag) for p in jieba.posseg.cut(text))
 
 
 def word_frequency(word: str) -> int:
     """How often jieba's dictionary has seen ``word`` (0 when unknown)."""
-    return _segmenter().dt.FREQ.get(word) or 0
+    return segmenter().dt.FREQ.get(word) or 0
 
 
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
