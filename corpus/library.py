@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from corpus.errors import DocumentRejected, UnknownDocument
 from corpus.formats import SUFFIXES, format_of
 from corpus.model import Document
-from corpus.reader import MAX_FILE_BYTES, corpus_files, doc_id_of, document_from_bytes
+from corpus.reader import MAX_FILE_BYTES, corpus_files, doc_id_of, document_from_bytes, file_digest
 from corpus.split import split_document
 
 MAX_NAME_CHARS = 80
@@ -84,7 +84,7 @@ def add_document(corpus_dir: Path, filename: str, data: bytes, indexed: list[Doc
         raise DocumentRejected(f"the file is too large ({len(data) / 2**20:.1f} MiB; at most {max_bytes / 2**20:.0f} MiB)")
     digest = hashlib.sha256(data).hexdigest()
     for path in corpus_files(corpus_dir):
-        if path.stat().st_size == len(data) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+        if path.stat().st_size == len(data) and file_digest(path) == digest:
             raise DocumentRejected(f"this file is already there as {doc_id_of(path, corpus_dir)}")
     document = document_from_bytes(data, name)
     for other in indexed:
@@ -125,7 +125,7 @@ def catalog(corpus_dir: Path, indexed: Mapping[str, tuple[Document, int]]) -> li
             title = doc.title
             if path is None:
                 state = "removed"
-            elif stat.st_size != doc.size or hashlib.sha256(path.read_bytes()).hexdigest() != doc.sha256:
+            elif stat.st_size != doc.size or file_digest(path) != doc.sha256:
                 state = "changed"
             else:
                 state = "indexed"

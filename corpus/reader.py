@@ -95,10 +95,27 @@ def corpus_files(directory: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(directory).parts))
 
 
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, remembered while its size and modification time stay the
+    same: listing the documents or checking for staleness does not read every file again."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    digest = _digests.get(key)
+    if digest is None:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if len(_digests) > 100_000:
+            _digests.clear()
+        _digests[key] = digest
+    return digest
+
+
 def fingerprint(directory: Path) -> str:
     """A hash of the corpus files' names and contents: changes when any document does."""
     directory = Path(directory)
-    return _fingerprint((doc_id_of(p, directory), hashlib.sha256(p.read_bytes()).hexdigest())
+    return _fingerprint((doc_id_of(p, directory), file_digest(p))
                         for p in corpus_files(directory))
 
 

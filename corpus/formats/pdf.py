@@ -38,13 +38,14 @@ def _drop_furniture(pages: list[list[str]]) -> list[list[str]]:
         filled = [i for i, line in enumerate(lines) if line.strip()]
         return {filled[0], filled[-1]} if filled else set()
 
+    page_edges = [edges(lines) for lines in pages]
     seen: Counter = Counter()
-    for lines in pages:
-        seen.update({lines[i].strip() for i in edges(lines)})
+    for lines, ends in zip(pages, page_edges):
+        seen.update({lines[i].strip() for i in ends})
     repeated = {line for line, n in seen.items()
                 if len(pages) >= 3 and n >= max(3, len(pages) // 2) and len(line) <= 40 and line[-1] not in _SENTENCE_END}
-    return [[line for i, line in enumerate(lines) if not (i in edges(lines) and line.strip() in repeated)]
-            for lines in pages]
+    return [[line for i, line in enumerate(lines) if not (i in ends and line.strip() in repeated)]
+            for lines, ends in zip(pages, page_edges)]
 
 
 def read(data: bytes) -> Parsed:
