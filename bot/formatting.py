@@ -26,8 +26,12 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _e(text: str) -> str:
+def escape(text: str) -> str:
+    """Document or user text made safe inside Telegram HTML."""
     return html.escape(text, quote=False)
+
+
+_e = escape
 
 
 def to_plain(markup: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import logging
 import secrets
 import statistics
@@ -44,6 +43,7 @@ from telegram.ext import (
 from bot.checks import question_problem, tidy_question
 from bot.messages import language_of, say
 from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, format_passage
+from bot.formatting import escape as _e
 from bot.settings import Settings
 from bot.transport import Progress, TolerantBot, describe_start_failure, redact_token_in_logs, with_retries
 from corpus.clean import script_of, to_simplified
@@ -351,10 +351,6 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("Admin %s added %s (%d bytes)", update.effective_user.id, d.doc_id, d.size)
     await message.reply_html(say("added", lang, title=_e(d.title), doc_id=_e(d.doc_id), parts=parts,
                                  passages=added.passages), do_quote=True, reply_markup=_reindex_button(lang))
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
 
 
 def _reindex_button(lang: str) -> InlineKeyboardMarkup:
