@@ -105,6 +105,7 @@ def _summary(report) -> str:
     lines = [f"Indexed {report.documents} document(s), {report.passages} passages "
              f"({report.embedded} embedded, {report.passages - report.embedded} from cache) "
              f"in {report.seconds:.1f}s; index: {report.index_type}.",
+             "Time: " + ", ".join(f"{name} {s:.1f}s" for name, s in report.stages.items()) + ".",
              f"Documents: {report.changes.summary()}.",
              f"Cleaning: {report.pinyin_removed} pinyin annotations removed, "
              f"{report.mojibake_repaired} mojibake spans repaired, {report.mojibake_marked} marked as damaged."]

@@ -654,6 +654,9 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 # --- wiring -----------------------------------------------------------------------------
 
+EXAMPLE_SOURCE_PASSAGES = 2000
+
+
 def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
     """Example questions for /start: the configured ones, or questions made from the
     documents (a person named, a section title) that the engine verifiably answers, one of
@@ -661,7 +664,7 @@ def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
     if settings.example_questions:
         return list(settings.example_questions[:n])
     candidates = []
-    for p in engine.index.passages:
+    for p in engine.index.passages[:EXAMPLE_SOURCE_PASSAGES]:  # read on demand: a large index is not walked
         for _, name in find_people(to_simplified(p.text))[:1]:
             candidates.append(f"{name}是谁？")
         section = to_simplified(p.section)

@@ -18,6 +18,7 @@ from corpus.model import Document
 from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
+from embeddings.batching import QueryBatcher
 from embeddings.encoder import Encoder
 from embeddings.index import (
     BuildReport,
@@ -53,6 +54,9 @@ class EngineConfig:
     answer: ComposerParams = field(default_factory=ComposerParams)
     # Statement questions gather their points from this many passages.
     statement_hits: int = 12
+    # Questions arriving within this window of each other are encoded in one batch.
+    query_batch: int = 16
+    query_window_s: float = 0.002
 
 
 class Engine:
@@ -67,6 +71,8 @@ class Engine:
         self._cache: BuildCache | None = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vectors_lock = threading.Lock()
+        self.queries = QueryBatcher(lambda texts: self.encoder.encode_queries(texts),
+                                    config.query_batch, config.query_window_s)
         self.composer = composer or ExtractiveComposer(encoder, config.answer)
 
     @property
@@ -149,7 +155,7 @@ class Engine:
             if vector is not None:
                 self._vectors.move_to_end(key)
                 return vector
-        vector = self.encoder.encode_queries([key])[0]
+        vector = self.queries.encode(key)
         with self._vectors_lock:
             self._vectors[key] = vector
             while len(self._vectors) > QUERY_CACHE_SIZE:

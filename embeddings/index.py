@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import sqlite3
@@ -24,14 +25,19 @@ import numpy as np
 from corpus.errors import QabotError
 from corpus.model import Changes, Corpus, Document, Passage
 from embeddings.encoder import Encoder
-from embeddings.lexical import BM25, pinyin_terms, tokenize
+from embeddings.lexical import BM25, name_pinyin_terms, tokenize
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 INDEX_FILE = "index.faiss"
 PASSAGES_FILE = "passages.jsonl"
+OFFSETS_FILE = "passages.offsets.npy"  # where each passage's line starts: passages are read on demand
+LEXICAL_DIR = "bm25"  # bm25s over jieba words
+PINYIN_DIR = "bm25-pinyin"  # bm25s over the pinyin of names
 MANIFEST_FILE = "manifest.json"
+# Below this many texts to segment, worker processes cost more to start than they save.
+PARALLEL_SEGMENTATION_MIN = 4000
 
 
 class IndexProblem(QabotError, RuntimeError):
@@ -40,12 +46,30 @@ class IndexProblem(QabotError, RuntimeError):
 
 @dataclass(frozen=True)
 class IndexParams:
-    """How the FAISS index is chosen: exact below ``hnsw_threshold`` passages, HNSW above."""
+    """How the FAISS index is chosen by collection size, measured with ``bench/scale.py
+    --faiss N`` (one thread, one query at a time, as the bot searches; clustered vectors):
 
-    hnsw_threshold: int = 20_000
+    - exact search: ~7 ms at 100k vectors, ~60 ms at 1M (too slow there);
+    - HNSW (M=32, efConstruction 40, efSearch 128): under 1 ms; recall@10 0.996 at 100k but
+      0.90 at 1M, 1.7 GiB and ~3 minutes to build there;
+    - IVF (4·√n lists, 64 probed) with 8-bit scalar-quantised vectors: under 1 ms at 1M,
+      recall@10 0.975, 380 MiB (a quarter of the vectors' size), ~90 s to build.
+    """
+
+    hnsw_threshold: int = 50_000
+    ivf_threshold: int = 300_000
     hnsw_m: int = 32
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 40
     hnsw_ef_search: int = 128
+    ivf_nprobe: int = 64
+
+    def choose(self, n: int) -> tuple[str, str]:
+        """(FAISS index_factory string, short name) for ``n`` vectors."""
+        if n < self.hnsw_threshold:
+            return "Flat", "flat"
+        if n < self.ivf_threshold:
+            return f"HNSW{self.hnsw_m},Flat", "hnsw"
+        return f"IVF{int(4 * n ** 0.5)},SQ8", "ivf-sq8"
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,8 @@ class BuildReport:
     problems: tuple[str, ...]
     index_type: str
     changes: Changes = Changes()
+    # seconds per step: embed, segment (jieba words and name pinyin), lexical, vectors, write
+    stages: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def embed_input(p: Passage) -> str:
@@ -72,7 +98,7 @@ class BuildCache:
     by every build: vectors (per model) and lexical terms (per tokenizer version), so a
     rebuild only embeds and segments what changed."""
 
-    TERMS_VERSION = "jieba+pinyin-1"
+    TERMS_VERSION = "jieba+name-pinyin-2"
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,14 +155,31 @@ class BuildCache:
         """Lexical terms of each text (jieba words and pinyin runs), cached."""
         keys = [self.key(t) for t in texts]
         known = {h: json.loads(v) for h, v in self._get("terms", "t", self.TERMS_VERSION, keys).items()}
-        fresh = {}
-        for k, text in zip(keys, texts):
-            if k not in known and k not in fresh:
-                fresh[k] = {"tokens": tokenize(text), "pinyin": pinyin_terms(text)}
+        todo = {k: text for k, text in zip(keys, texts) if k not in known}
+        fresh = dict(zip(todo, lexical_terms(list(todo.values()))))
         if fresh:
             self._put("terms", [(self.TERMS_VERSION, k, json.dumps(v, ensure_ascii=False)) for k, v in fresh.items()])
         known.update(fresh)
         return [known[k] for k in keys]
+
+
+def _terms_of(text: str) -> dict[str, list[str]]:
+    return {"tokens": tokenize(text), "pinyin": name_pinyin_terms(text)}
+
+
+def lexical_terms(texts: Sequence[str], workers: int | None = None,
+                  min_parallel: int = PARALLEL_SEGMENTATION_MIN) -> list[dict[str, list[str]]]:
+    """jieba words and name pinyin of each text; many texts are segmented in worker
+    processes (jieba is pure Python and holds the GIL), one per core."""
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(texts) < min_parallel:
+        return [_terms_of(t) for t in texts]
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    # spawn, not fork: the parent holds encoder and FAISS threads that a fork would copy mid-flight
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_terms_of, texts, chunksize=max(64, len(texts) // (workers * 16))))
 
 
 def _faiss():
@@ -146,34 +189,67 @@ def _faiss():
 
 
 def make_faiss_index(vectors: np.ndarray, params: IndexParams):
-    """Inner product over normalised vectors: flat (exact) for small collections, HNSW above
-    the threshold. Returns (index, type name)."""
+    """Inner product over normalised vectors, the index type chosen by size (see
+    ``IndexParams``). Built with every core; searched with one (``load_index``): a question
+    is one query, and two OpenMP threads on two busy cores made a 1 ms search take 47.
+    Returns (index, short name, factory string)."""
     faiss = _faiss()
     n, dim = vectors.shape
-    if n >= params.hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    factory, kind = params.choose(n)
+    index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    if hasattr(index, "hnsw"):
         index.hnsw.efConstruction = params.hnsw_ef_construction
         index.hnsw.efSearch = params.hnsw_ef_search
-        kind = "hnsw"
-    else:
-        index = faiss.IndexFlatIP(dim)
-        kind = "flat"
-    if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index, kind
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        if n:
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            if not index.is_trained:  # k-means for the lists, each dimension's range for SQ8
+                sample = min(n, 64 * index.nlist)
+                index.train(vectors[np.random.default_rng(0).choice(n, size=sample, replace=False)])
+            index.add(vectors)
+            if hasattr(index, "nlist"):
+                index.make_direct_map()  # reconstruct(i): the dense score of a lexical candidate
+    finally:
+        faiss.omp_set_num_threads(1)
+    return index, kind, factory
+
+
+class PassageTable(Sequence[Passage]):
+    """The index's passages in row order, read from ``passages.jsonl`` when asked for: a
+    search needs a handful of them, and a million kept as objects would take gigabytes."""
+
+    _FIELDS = frozenset(f.name for f in dataclasses.fields(Passage))
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self._offsets = offsets
+        with open(path, "rb") as f:
+            self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        row = json.loads(self._data[int(self._offsets[i]) : int(self._offsets[i + 1])])
+        return Passage(**{k: v for k, v in row.items() if k in self._FIELDS})
 
 
 @dataclass
 class LoadedIndex:
-    """An index directory in memory, ready to search."""
+    """An index directory, ready to search: FAISS in memory, the rest memory-mapped."""
 
     directory: Path
     manifest: dict
-    passages: list[Passage]
-    tokens: list[list[str]]
+    passages: Sequence[Passage]
     faiss_index: object
     bm25: BM25  # jieba words of the simplified text
-    pinyin_bm25: BM25  # pinyin of 2-3 character runs, for Latin-script queries
+    pinyin_bm25: BM25  # pinyin of names (2-3 syllable runs), for Latin-script queries
 
     @property
     def size(self) -> int:
@@ -186,6 +262,14 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
     """Embed ``corpus`` (using the cache), write a new index directory to a temporary
     place, then swap it in for ``index_dir``. On any error the old index stays."""
     start = time.perf_counter()
+    stages: dict[str, float] = {}
+    clock = [start]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = stages.get(name, 0.0) + now - clock[0]
+        clock[0] = now
+
     passages = list(corpus.passages)
     if not passages:
         raise IndexProblem("the corpus has no passages to index")
@@ -208,7 +292,10 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         cache.put(encoder.name, new)
         cached.update(new)
     vectors = np.vstack([cached[k] for k in keys]).astype(np.float32)
-    index, kind = make_faiss_index(vectors, params)
+    del cached
+    lap("embed")
+    index, kind, factory = make_faiss_index(vectors, params)
+    lap("vectors")
 
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -218,10 +305,20 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
     try:
         _faiss().write_index(index, str(tmp / INDEX_FILE))
-        with open(tmp / PASSAGES_FILE, "w", encoding="utf-8") as f:
-            for p, terms in zip(passages, cache.terms([p.match_text for p in passages])):
-                row = dataclasses.asdict(p) | terms
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        offsets = [0]
+        with open(tmp / PASSAGES_FILE, "wb") as f:
+            for p in passages:
+                offsets.append(offsets[-1] + f.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False)
+                                                     .encode("utf-8") + b"\n"))
+        np.save(tmp / OFFSETS_FILE, np.asarray(offsets, dtype=np.int64))
+        lap("write")
+        terms = cache.terms([p.match_text for p in passages])
+        lap("segment")
+        BM25([t["tokens"] for t in terms]).save(tmp / LEXICAL_DIR)
+        # no length normalisation for names: a passage listing ten people names each as much
+        BM25([t["pinyin"] for t in terms], b=0.0).save(tmp / PINYIN_DIR)
+        del terms
+        lap("lexical")
         manifest = {
             "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
             "passages": len(passages), "documents": len(corpus.documents),
@@ -229,22 +326,30 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
             "passages_per_document": dict(Counter(p.doc_id for p in passages)),
             "reader": reader or {},  # reader version and passage size: when passages can be reused
             "corpus_fingerprint": corpus.fingerprint, "index_type": kind,
+            "faiss": {"factory": factory, "ef_construction": params.hnsw_ef_construction},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_id": uuid.uuid4().hex,  # tells two builds of one second apart
             "cleaning": {"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
                          "mojibake_marked": corpus.mojibake_marked},
             "skipped_files": [f"{p.path}: {p.reason}" for p in corpus.problems],
         }
-        manifest["checksums"] = {name: _sha256_file(tmp / name) for name in (INDEX_FILE, PASSAGES_FILE)}
+        manifest["checksums"] = {name: _sha256_file(tmp / name) for name in _index_files(tmp)}
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _check_files(tmp, manifest)  # what was written reads back whole before it replaces anything
         _swap_in(tmp, index_dir)
+        lap("write")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildReport(len(corpus.documents), len(passages), len(todo), time.perf_counter() - start,
                        corpus.pinyin_removed, corpus.mojibake_repaired, corpus.mojibake_marked,
-                       tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes)
+                       tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes, stages)
+
+
+def _index_files(directory: Path) -> list[str]:
+    """Every file the index is made of, relative to its directory (the manifest aside)."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*")
+                  if p.is_file() and p.name != MANIFEST_FILE)
 
 
 def _sha256_file(path: Path) -> str:
@@ -316,18 +421,15 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
         index = _faiss().read_index(str(index_dir / INDEX_FILE))
     except Exception as e:  # faiss raises RuntimeError with C++ text
         raise IndexProblem(f"the FAISS file in {index_dir} is unreadable; rebuild the index") from e
-    passages, tokens, pinyin = [], [], []
-    fields = {f.name for f in dataclasses.fields(Passage)}
     try:
-        with open(index_dir / PASSAGES_FILE, encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                tokens.append(row.pop("tokens"))
-                pinyin.append(row.pop("pinyin"))
-                passages.append(Passage(**{k: v for k, v in row.items() if k in fields}))
+        offsets = np.load(index_dir / OFFSETS_FILE)
+        passages = PassageTable(index_dir / PASSAGES_FILE, offsets)
+        passages[0] if len(passages) else None  # noqa: B018 - the first row parses
+        bm25, pinyin = BM25.load(index_dir / LEXICAL_DIR), BM25.load(index_dir / PINYIN_DIR)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise IndexProblem(f"the passages file in {index_dir} is unreadable ({e}); rebuild the index") from e
-    if not (index.ntotal == len(passages) == manifest.get("passages")):
+        raise IndexProblem(f"the passages or lexical files in {index_dir} are unreadable ({e}); "
+                           "rebuild the index") from e
+    if not (index.ntotal == len(passages) == bm25.n == pinyin.n == manifest.get("passages")):
         raise IndexProblem(f"the index in {index_dir} is inconsistent: {index.ntotal} vectors, "
                            f"{len(passages)} passages, manifest says {manifest.get('passages')}; rebuild the index")
     if index.d != manifest.get("dimension"):
@@ -335,4 +437,7 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
                            f"{manifest.get('dimension')}; rebuild the index")
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = params.hnsw_ef_search
-    return LoadedIndex(index_dir, manifest, passages, tokens, index, BM25(tokens), BM25(pinyin))
+    if hasattr(index, "nprobe"):
+        index.nprobe = params.ivf_nprobe
+    _faiss().omp_set_num_threads(1)  # see make_faiss_index
+    return LoadedIndex(index_dir, manifest, passages, index, bm25, pinyin)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from corpus.clean import is_plain_pinyin_syllable
 from corpus.words import segmenter, tag  # noqa: F401 - tag is part of this module's API
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 _WORD = re.compile(r"[\w\u3400-\u9fff]")
 # Function words and question words: they say what is asked, not what about.
@@ -66,6 +67,28 @@ def pinyin_terms(text: str) -> list[str]:
     return out
 
 
+# jieba's tags for proper names: person, place, organisation, other proper noun
+NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
+
+
+def _is_name(word: str) -> bool:
+    """A proper name by jieba's dictionary tag, or a word of 2+ Han characters its dictionary
+    does not know (found by its HMM: in news and encyclopaedia text mostly names, like 应勇)."""
+    import jieba.posseg  # noqa: PLC0415 - the tag table of the dictionary segmenter() loaded
+
+    flag = jieba.posseg.dt.word_tag_tab.get(word)
+    if flag is not None:
+        return flag in NAME_TAGS
+    return len(word) >= 2 and _HAN_RUN.fullmatch(word) is not None and not word_frequency(word)
+
+
+def name_pinyin_terms(text: str) -> list[str]:
+    """Index side of the pinyin channel: ``pinyin_terms`` of the names in ``text`` only (people,
+    places, organisations), which is what an English question spells in pinyin; the pinyin of
+    every character pair would be most of the lexical index for no gain."""
+    return [t for word in segment(text) if _is_name(word) for t in pinyin_terms(word)]
+
+
 @lru_cache(maxsize=4096)
 def _splits_into(word: str, n: int) -> bool:
     """Whether ``word`` is exactly ``n`` toneless pinyin syllables."""
@@ -88,35 +111,77 @@ def latin_pinyin_terms(text: str) -> list[str]:
     return out
 
 
-class BM25:
-    """Okapi BM25 (k1, b) with a score normalised by the query's own best possible score,
-    so 0 means nothing matched and 1 means every query term matched strongly."""
+class _Idf(Mapping):
+    """A term's idf, looked up in the index's vocabulary and document frequencies rather than
+    kept in a dict of its own (a million-passage vocabulary would cost hundreds of MB twice)."""
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+    def __init__(self, vocab: dict[str, int], doc_freq: np.ndarray, n: int):
+        self._vocab, self._df, self._n = vocab, doc_freq, n
+
+    def __getitem__(self, term: str) -> float:
+        i = self._vocab[term] if term else len(self._df)
+        if i >= len(self._df) or self._df[i] == 0:
+            raise KeyError(term)
+        df = float(self._df[i])
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def __contains__(self, term: object) -> bool:
+        i = self._vocab.get(term) if term else None  # type: ignore[arg-type]
+        return i is not None and i < len(self._df) and self._df[i] > 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t in self._vocab if t in self)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._df))
+
+
+class BM25:
+    """Okapi BM25 (k1, b; Lucene's idf) over pre-segmented terms, with a score normalised by
+    the query's own best possible score, so 0 means nothing matched and 1 means every query
+    term matched strongly.
+
+    The index itself is ``bm25s``': term scores precomputed into a sparse matrix that is saved
+    as numpy files beside the FAISS index and memory-mapped at load, so a large corpus costs
+    neither a rebuild at every start nor its postings in RAM. This class adds only what bm25s
+    has no notion of: the normalisation above and idf lookups for the answer gate."""
+
+    def __init__(self, docs: Sequence[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75,
+                 _retriever=None):
+        import bm25s  # noqa: PLC0415 - with scipy, only needed once an index exists
+
         self.k1, self.b = k1, b
-        self.n = len(docs)
-        self.doc_len = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avgdl = float(self.doc_len.mean()) if self.n else 1.0
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
-                self.postings.setdefault(term, []).append((i, tf))
-        self.idf = {
-            t: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()
-        }
+        if _retriever is None:
+            _retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
+            # an always-present empty term keeps bm25s working on a corpus without any term
+            _retriever.index([list(d) for d in docs] + [[""]] if not any(docs) else [list(d) for d in docs],
+                             show_progress=False)
+            if not any(docs):
+                _retriever.scores["num_docs"] = len(docs)
+        self._bm25s = _retriever
+        self.n = int(_retriever.scores["num_docs"])
+        self._vocab: dict[str, int] = _retriever.vocab_dict
+        self._doc_freq = np.diff(np.asarray(_retriever.scores["indptr"]))
+        self.idf: Mapping[str, float] = _Idf(self._vocab, self._doc_freq, self.n)
+
+    def save(self, directory: Path) -> None:
+        self._bm25s.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = True) -> BM25:
+        """A saved index; its score arrays memory-mapped (read from disk as queries touch them)."""
+        import bm25s  # noqa: PLC0415
+
+        retriever = bm25s.BM25.load(str(directory), mmap=mmap, show_progress=False)
+        return cls(k1=retriever.k1, b=retriever.b, _retriever=retriever)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """Raw BM25 score of every document."""
-        out = np.zeros(self.n, dtype=np.float32)
-        norm = self.k1 * (1 - self.b + self.b * self.doc_len / max(self.avgdl, 1e-9))
-        for term in set(query_terms):
-            postings = self.postings.get(term)
-            if not postings:
-                continue
-            idx = np.fromiter((p[0] for p in postings), dtype=np.int64, count=len(postings))
-            tf = np.fromiter((p[1] for p in postings), dtype=np.float32, count=len(postings))
-            out[idx] += self.idf[term] * tf * (self.k1 + 1) / (tf + norm[idx])
-        return out
+        ids = sorted({self._vocab[t] for t in query_terms if t in self._vocab and t})
+        if not ids:
+            return np.zeros(self.n, dtype=np.float32)
+        # bm25s leaves out Okapi's constant (k1 + 1) factor
+        return self._bm25s.get_scores_from_ids(ids)[: self.n] * np.float32(self.k1 + 1)
 
     def max_score(self, query_terms: Sequence[str], count_unknown: bool = True) -> float:
         """The score of an ideal document holding every query term. Terms the corpus does

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from embeddings.lexical import BM25, tokenize
 from embeddings.search import FusionParams, search
@@ -89,3 +91,51 @@ def test_an_english_query_spelling_a_rare_name_finds_it(fake_engine):
     rare = search(index, encoder, "Tao Jiudi", 17, FusionParams(pinyin_share=1.0))
     # a name in most passages counts for less than one in a single passage
     assert max(h.lexical for h in common) < max(h.lexical for h in rare)
+
+
+def _okapi(docs, query, k1=1.2, b=0.75):
+    """Textbook Okapi BM25 with Lucene's idf, term by term: what the bm25s-backed index must equal."""
+    import math
+
+    n, avgdl = len(docs), sum(map(len, docs)) / len(docs)
+    out = []
+    for d in docs:
+        score = 0.0
+        for t in set(query):
+            df = sum(t in other for other in docs)
+            if df and t in d:
+                tf = d.count(t)
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / max(avgdl, 1e-9)))
+        out.append(score)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("甲乙丙丁戊己庚辛"), max_size=12), min_size=1, max_size=12),
+       st.lists(st.sampled_from("甲乙丙丁戊己庚辛壬"), min_size=1, max_size=5))
+def test_bm25_equals_textbook_okapi(docs, query):
+    bm25 = BM25(docs)
+    assert bm25.scores(query) == pytest.approx(_okapi(docs, query), rel=1e-4, abs=1e-5)
+    for t in set(query):
+        assert (t in bm25.idf) == any(t in d for d in docs)
+
+
+def test_bm25_saved_and_loaded_scores_the_same(tmp_path):
+    docs = [tokenize(t) for t in ["社区治理的核心是人", "疫情防控常态化", "社区工作者队伍建设"]]
+    bm25 = BM25(docs)
+    bm25.save(tmp_path / "bm25")
+    loaded = BM25.load(tmp_path / "bm25")
+    q = tokenize("社区队伍治理")
+    assert list(loaded.normalised_scores(q)) == pytest.approx(list(bm25.normalised_scores(q)))
+    assert loaded.idf["社区"] == pytest.approx(bm25.idf["社区"]) and "天气" not in loaded.idf
+
+
+def test_the_pinyin_channel_indexes_names_not_every_character_pair():
+    from embeddings.lexical import name_pinyin_terms, pinyin_terms
+
+    text = "省委书记应勇赴武汉市青和居社区调研，东湖新城社区党委书记陶久娣介绍了基层治理的做法"
+    names = set(name_pinyin_terms(text))
+    assert {"yingyong", "wuhan", "qingheju", "donghu", "taojiudi"} <= names
+    assert not {"shequ", "diaoyan", "zhili", "jiceng"} & names  # common words: no pinyin
+    assert len(names) < len(set(pinyin_terms(text))) / 3

@@ -1,5 +1,6 @@
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +68,13 @@ def test_missing_index_says_how_to_build(tmp_path: Path):
 
 def test_failed_rebuild_keeps_the_old_index_serving(fake_engine: Engine):
     before = fake_engine.index
-    files_before = {p.name: p.read_bytes() for p in before.directory.iterdir()}
+    files_before = {p: p.read_bytes() for p in before.directory.rglob("*") if p.is_file()}
     (fake_engine.config.corpus_dir / "new.txt").write_text("新的文档内容，需要重新编码。", "utf-8")
     fake_engine.encoder = FailingEncoder()  # the cache covers the old passages, the new one fails
     with pytest.raises(RuntimeError, match="exploded"):
         fake_engine.rebuild()
     assert fake_engine.index is before
-    assert {p.name: p.read_bytes() for p in before.directory.iterdir()} == files_before
+    assert {p: p.read_bytes() for p in before.directory.rglob("*") if p.is_file()} == files_before
     assert not [p for p in before.directory.parent.iterdir() if ".building." in p.name]
     assert fake_engine.search("應勇強調", 1)
 
@@ -112,16 +113,56 @@ def test_interrupted_swap_falls_back_to_previous_copy(fake_engine: Engine):
     assert load_index(d, model="fake-hash").size == 17
 
 
-def test_hnsw_above_threshold(tmp_path: Path, seed_corpus: Path):
+@pytest.mark.parametrize(("params", "kind", "factory"), [
+    (IndexParams(), "flat", "Flat"),
+    (IndexParams(hnsw_threshold=10), "hnsw", "HNSW32,Flat"),
+    (IndexParams(hnsw_threshold=10, ivf_threshold=10, ivf_nprobe=4), "ivf-sq8", "IVF16,SQ8"),
+])
+def test_the_vector_index_is_chosen_by_size_and_recorded(tmp_path: Path, seed_corpus: Path, params, kind, factory):
     corpus = load_corpus(seed_corpus)
     cache = BuildCache(tmp_path / "cache.sqlite")
-    report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, IndexParams(hnsw_threshold=10))
-    assert report.index_type == "hnsw"
-    index = load_index(tmp_path / "idx", "fake-hash", IndexParams(hnsw_threshold=10, hnsw_ef_search=64))
-    assert index.faiss_index.hnsw.efSearch == 64
+    report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, params)
+    assert report.index_type == kind
+    index = load_index(tmp_path / "idx", "fake-hash", replace(params, hnsw_ef_search=64, ivf_nprobe=4))
+    assert index.manifest["faiss"]["factory"] == factory and index.manifest["index_type"] == kind
+    if kind == "hnsw":
+        assert index.faiss_index.hnsw.efSearch == 64
+    if kind == "ivf-sq8":
+        assert index.faiss_index.nprobe == 4
     q = HashEncoder().encode_queries([corpus.passages[3].text])
     _, ids = index.faiss_index.search(q, 1)
     assert ids[0][0] == 3
+    # lexical candidates get their dense score from the stored vector, quantised or not
+    assert np.dot(index.faiss_index.reconstruct(3), q[0]) == pytest.approx(1.0, abs=0.02)
+
+
+def test_passages_are_read_on_demand_and_lexical_scores_memory_mapped(fake_engine: Engine):
+    index = fake_engine.index
+    passages = load_corpus(fake_engine.config.corpus_dir).passages
+    assert not isinstance(index.passages, list) and len(index.passages) == len(passages)
+    assert list(index.passages) == list(passages)  # same rows, same order, every field
+    assert index.passages[-1] == passages[-1] and index.passages[1:3] == list(passages[1:3])
+    with pytest.raises(IndexError):
+        index.passages[len(passages)]
+    assert isinstance(index.bm25._bm25s.scores["data"], np.memmap)
+    assert index.bm25.n == index.pinyin_bm25.n == len(passages)
+
+
+def test_a_damaged_lexical_file_is_refused_at_load(fake_engine: Engine):
+    d = fake_engine.config.index_dir
+    data = next((d / "bm25").glob("data*.npy"))
+    raw = bytearray(data.read_bytes())
+    raw[-1] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    with pytest.raises(IndexProblem, match="checksum"):
+        load_index(d, model="fake-hash")
+
+
+def test_segmentation_in_worker_processes_gives_the_same_terms():
+    from embeddings.index import lexical_terms
+
+    texts = [f"省委书记应勇赴武汉市青和居社区调研第{i}次，陶久娣介绍了情况。" for i in range(40)]
+    assert lexical_terms(texts, workers=2, min_parallel=1) == lexical_terms(texts, workers=1)
 
 
 def test_build_cache_round_trip(tmp_path: Path):
