@@ -83,14 +83,17 @@ def compare(questions: list[str], burst: int, rounds: int = 3) -> None:
             engine.rebuild()
             bots[name] = engine
         results: dict[str, list[float]] = {name: [] for name in variants}
-        for r in range(rounds):  # interleaved, so that load on the shared machine hits all alike
+        for r in range(-1, rounds):  # interleaved, so that load on the shared machine hits all alike;
+            # round 0 warms up (sentence vectors cached, pages touched) and is not counted
             for i, (name, engine) in enumerate(bots.items()):
                 settings = Settings(token=tg.TOKEN, api_base_url=server.url, corpus_dir=tmp / "corpus",
                                     data_dir=tmp / "data", index_dir=engine.config.index_dir,
                                     questions_per_minute=0, example_questions=("谁参加了调研？",))
                 with tg.polling_in_thread(build_application(settings, engine), server.api):
-                    print(f"[{name}, round {r + 1}] ", end="")
-                    results[name] += measure(server.api, questions, 0, burst, tag=100_000 * (r * 10 + i + 1))
+                    print(f"[{name}, round {r + 1}{' (warm-up)' if r < 0 else ''}] ", end="")
+                    times = measure(server.api, questions, 0, burst, tag=100_000 * (r * 10 + i + 20))
+                    if r >= 0:
+                        results[name] += times
         base = percentile(results["torch, one by one"], 95)
         for name, times in results.items():
             p95 = percentile(times, 95)

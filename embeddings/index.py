@@ -11,6 +11,7 @@ import mmap
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ import numpy as np
 from corpus.errors import QabotError
 from corpus.model import Changes, Corpus, Document, Passage
 from embeddings.encoder import Encoder
-from embeddings.lexical import BM25, name_pinyin_terms, tokenize
+from embeddings.lexical import BM25, passage_terms
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class BuildCache:
     by every build: vectors (per model) and lexical terms (per tokenizer version), so a
     rebuild only embeds and segments what changed."""
 
-    TERMS_VERSION = "jieba+name-pinyin-2"
+    TERMS_VERSION = "jieba+name-pinyin-3"
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,8 @@ class BuildCache:
 
 
 def _terms_of(text: str) -> dict[str, list[str]]:
-    return {"tokens": tokenize(text), "pinyin": name_pinyin_terms(text)}
+    tokens, pinyin = passage_terms(text)
+    return {"tokens": tokens, "pinyin": pinyin}
 
 
 def lexical_terms(texts: Sequence[str], workers: int | None = None,
@@ -179,7 +181,10 @@ def lexical_terms(texts: Sequence[str], workers: int | None = None,
 
     # spawn, not fork: the parent holds encoder and FAISS threads that a fork would copy mid-flight
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_terms_of, texts, chunksize=max(64, len(texts) // (workers * 16))))
+        out = list(pool.map(_terms_of, texts, chunksize=max(64, len(texts) // (workers * 16))))
+    # each chunk comes back with its own copy of every word: one shared copy instead (a
+    # million passages hold ~10^8 words, and a string object costs 60+ bytes)
+    return [{k: [sys.intern(t) for t in v] for k, v in row.items()} for row in out]
 
 
 def _faiss():

@@ -31,8 +31,11 @@ STOPWORDS = frozenset(
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba segments of already-normalised (simplified, lower-case) text,
     without punctuation and stopwords."""
-    jieba = segmenter()
-    return [t for t in jieba.lcut_for_search(text) if _WORD.search(t) and t.strip() and t not in STOPWORDS]
+    return _without_stopwords(segmenter().lcut_for_search(text))
+
+
+def _without_stopwords(raw: list[str]) -> list[str]:
+    return [t for t in raw if _WORD.search(t) and t.strip() and t not in STOPWORDS]
 
 
 @lru_cache(maxsize=8192)
@@ -82,11 +85,18 @@ def _is_name(word: str) -> bool:
     return len(word) >= 2 and _HAN_RUN.fullmatch(word) is not None and not word_frequency(word)
 
 
+def passage_terms(text: str) -> tuple[list[str], list[str]]:
+    """What the index holds of a passage, from one segmentation: its search terms (as
+    ``tokenize``) and the pinyin of the names among them (as ``name_pinyin_terms``)."""
+    raw = segmenter().lcut_for_search(text)
+    return _without_stopwords(raw), [p for word in dict.fromkeys(w for w in raw if _is_name(w)) for p in pinyin_terms(word)]
+
+
 def name_pinyin_terms(text: str) -> list[str]:
     """Index side of the pinyin channel: ``pinyin_terms`` of the names in ``text`` only (people,
     places, organisations), which is what an English question spells in pinyin; the pinyin of
     every character pair would be most of the lexical index for no gain."""
-    return [t for word in segment(text) if _is_name(word) for t in pinyin_terms(word)]
+    return passage_terms(text)[1]
 
 
 @lru_cache(maxsize=4096)

@@ -180,7 +180,7 @@ def test_lexical_terms_are_cached_by_content(tmp_path: Path, monkeypatch):
     first = cache.terms(["应勇强调社区工作", "基层社会治理"])
     assert "社区" in first[0]["tokens"] and "yingyong" in first[0]["pinyin"]
     calls = []
-    monkeypatch.setattr(index_module, "tokenize", lambda t: calls.append(t) or ["x"])
+    monkeypatch.setattr(index_module, "passage_terms", lambda t: calls.append(t) or (["x"], []))
     again = BuildCache(tmp_path / "c.sqlite").terms(["基层社会治理", "新的段落"])
     assert again[0] == first[1] and calls == ["新的段落"]
 
