@@ -2,6 +2,7 @@
 seed corpus and a synthetic corpus of N passages (default 10,000).
 
     .venv/bin/python bench/retrieval.py [--synthetic 10000] [--queries 200]
+    .venv/bin/python bench/retrieval.py --backends torch openvino   # encoder backends, one run, interleaved
 
 The machines are shared: compare figures from the same run, or repeat a run, before
 drawing conclusions from a difference under ~20%.
@@ -13,6 +14,7 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -70,13 +72,49 @@ def bench(name: str, corpus_dir: Path, encoder, questions: list[str], params: In
     print(f"[{name}] peak memory of the process so far: {peak_rss_mib():.0f} MiB")
 
 
+def compare_backends(backends: list[str], queries: int, rounds: int = 3) -> None:
+    """Search and full-answer time per backend on the seed, the backends taking turns
+    question by question, so that the shared machine's load falls on all alike."""
+    dev = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = {}
+        for b in backends:
+            encoder = load_encoder(DEFAULT_MODEL, ROOT / "data", backend=b).load()
+            work = Path(tmp) / b
+            engines[b] = Engine(EngineConfig(SEED_DIR, work / "index", work / "data"), encoder)
+            engines[b].rebuild()
+            for q in dev[:5]:
+                engines[b].answer(q)
+        search_t = {b: [] for b in backends}
+        answer_t = {b: [] for b in backends}
+        for i in range(queries):
+            q = f"{dev[i % len(dev)]} {i}"  # distinct: no cached query vector
+            for b, engine in engines.items():
+                t = time.perf_counter()
+                engine.search(q, 5)
+                search_t[b].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                engine.answer(f"{q}{i}")  # another text: encoded again
+                answer_t[b].append(time.perf_counter() - t)
+        first = backends[0]
+        for b in backends:
+            s50 = statistics.median(search_t[first]) / statistics.median(search_t[b])
+            a50 = statistics.median(answer_t[first]) / statistics.median(answer_t[b])
+            print(f"[{b}] search {summary_ms(search_t[b])}  ({s50:.2f}x {first} at p50)")
+            print(f"[{b}] answer {summary_ms(answer_t[b])}  ({a50:.2f}x {first} at p50)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--synthetic", type=int, default=10_000, help="passages in the synthetic corpus (0: skip)")
     ap.add_argument("--queries", type=int, default=100, help="queries timed per corpus")
+    ap.add_argument("--backends", nargs="+", help="compare these encoder backends on the seed (interleaved)")
     args = ap.parse_args()
 
     print(f"machine: {machine()}")
+    if args.backends:
+        compare_backends(args.backends, args.queries)
+        return
     encoder = load_encoder(DEFAULT_MODEL, ROOT / "data").load()
     dev = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
     questions = (dev * (args.queries // len(dev) + 1))[: args.queries]

@@ -64,11 +64,13 @@ def new_engine(settings: Settings, gate_open: bool = False):
     from embeddings.answering import ComposerParams, GateParams
     from embeddings.encoder import load_encoder
     from embeddings.engine import Engine, EngineConfig
+    from embeddings.store import open_store
 
     encoder = load_encoder(settings.model, settings.data_dir, threads=settings.encoder_threads or None,
                            backend=settings.encoder_backend)
     answer = ComposerParams(gate=GateParams.open()) if gate_open else ComposerParams()
-    return Engine(EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer), encoder)
+    config = EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer)
+    return Engine(config, encoder, store=open_store(settings.vector_store, config.index, settings.milvus_token))
 
 
 def make_engine(settings: Settings, gate_open: bool = False):

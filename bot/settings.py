@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from corpus.errors import QabotError
@@ -56,6 +56,8 @@ class Settings:
     max_upload_mb: int = 20  # the Bot API lets bots download files up to 20 MB
     encoder_backend: str = "openvino"  # openvino (int8 weights), onnx (fp32) or torch
     encoder_threads: int = 0  # 0: the runtime's default (one per core)
+    vector_store: str = "faiss"  # faiss, milvus:///path/file.db (Milvus Lite) or milvus://host:port
+    milvus_token: str = ""  # for a Milvus server that wants one ("user:password" or an API key)
 
     @property
     def index_path(self) -> Path:
@@ -89,9 +91,20 @@ class Settings:
             max_upload_mb=_int(env, "QABOT_MAX_UPLOAD_MB", 20),
             encoder_backend=(env.get("QABOT_ENCODER_BACKEND") or "openvino").strip().lower(),
             encoder_threads=_int(env, "QABOT_ENCODER_THREADS", 0),
+            vector_store=(env.get("QABOT_VECTOR_STORE") or "faiss").strip(),
+            milvus_token=env.get("QABOT_MILVUS_TOKEN", "").strip(),
         )
 
+    def __repr__(self) -> str:  # secrets never reach a log line or a traceback
+        hidden = {"token", "webhook_secret", "milvus_token"}
+        shown = ", ".join(f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}"
+                          for f in fields(self))
+        return f"Settings({shown})"
+
     def __post_init__(self):
+        if not (self.vector_store == "faiss" or self.vector_store.startswith(("milvus://", "http://", "https://"))):
+            raise SettingsError(f"QABOT_VECTOR_STORE={self.vector_store!r}: use faiss, milvus:///path/file.db "
+                                "or milvus://host:port")
         if self.webhook_secret and not _WEBHOOK_SECRET.match(self.webhook_secret):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them)")
 

@@ -99,8 +99,7 @@ class BotState:
     examples_task: asyncio.Task | None = None
 
     def generation(self) -> str:
-        m = self.engine.index.manifest
-        return str(m.get("build_id"))
+        return self.engine.info().generation
 
     def remember(self, question: str, script: str, chat_id: int) -> str:
         qid = secrets.token_hex(4)
@@ -258,8 +257,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     if not state.examples and state.examples_task is not None:  # just started: give them a moment
         await asyncio.wait([state.examples_task], timeout=3)
-    m = state.engine.index.manifest
-    text = say("start", _lang(update), documents=m.get("documents", 0), passages=m.get("passages", 0))
+    info = state.engine.info()
+    text = say("start", _lang(update), documents=info.documents, passages=info.passages)
     script = "zh-Hant" if _lang(update) == "zh-Hant" else "zh-Hans"
     buttons = [[InlineKeyboardButton(in_script(q, script), callback_data=f"ex:{i}")]
                for i, q in enumerate(state.examples[:3])]
@@ -630,10 +629,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _is_admin(state, update):
         await message.reply_text(say("admins_stats", _lang(update)), do_quote=True)
         return
-    m = state.engine.index.manifest
+    info = state.engine.info()
     median = f"{statistics.median(state.durations) * 1000:.0f} ms" if state.durations else "–"
-    await message.reply_text(say("stats", _lang(update), documents=m.get("documents"), passages=m.get("passages"),
-                                 model=m.get("model"), index=m.get("index_type"), built=m.get("built_at"),
+    await message.reply_text(say("stats", _lang(update), documents=info.documents, passages=info.passages,
+                                 model=info.model, index=f"{info.index_type} ({info.store})", built=info.built_at,
                                  answered=state.answered, median=median), do_quote=True)
 
 

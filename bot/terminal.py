@@ -12,8 +12,8 @@ from embeddings.answering.followup import Conversation
 
 
 def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
-    index = engine.index
-    print(f"Ask about {index.manifest.get('documents')} document(s), {index.size} passages. "
+    info = engine.info()
+    print(f"Ask about {info.documents} document(s), {info.passages} passages. "
           "Follow-up questions are read in context; /new starts a new topic. Empty line or Ctrl-D to quit.",
           file=stdout)
     conversation = Conversation()  # follow-up questions are read in context; /new forgets it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,8 +30,10 @@ from embeddings.index import (
     build_index,
     indexed_documents,
     load_index,
+    read_manifest,
 )
 from embeddings.search import FusionParams, Hit, search
+from embeddings.store import FaissStore, StoreProblem, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,25 @@ QUERY_CACHE_SIZE = 1024
 
 
 class RebuildInProgress(QabotError, RuntimeError):
-    """A rebuild was asked for while another one runs."""
+    """A rebuild was asked for while another one runs (in this process or another replica)."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the front ends show about the index being served."""
+
+    documents: int
+    passages: int
+    model: str
+    index_type: str
+    store: str
+    built_at: str
+    generation: str  # changes with every build: pages and buttons of another generation are stale
+    skipped_files: tuple[str, ...]
+
+
+# How often an engine looks whether another process published a new index generation.
+REFRESH_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -59,15 +80,47 @@ class EngineConfig:
     query_window_s: float = 0.002
 
 
+class _ProcessLock:
+    """An exclusive, non-blocking lock file beside the index directory: one rebuild at a time
+    among all processes sharing it (replicas on one host or a shared volume)."""
+
+    def __init__(self, index_dir: Path):
+        self.path = index_dir.parent / f".{index_dir.name}.rebuild.lock"
+        self._file = None
+
+    def __enter__(self):
+        import fcntl  # noqa: PLC0415 - POSIX; the bot runs on Linux
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise RebuildInProgress("a rebuild is already running in another process") from None
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl  # noqa: PLC0415
+
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
 class Engine:
     """Search and answers over one index directory. Thread-safe: searches read the current
     index reference; a rebuild makes a new one and swaps the reference when it is complete."""
 
-    def __init__(self, config: EngineConfig, encoder: Encoder, composer: Composer | None = None):
+    def __init__(self, config: EngineConfig, encoder: Encoder, composer: Composer | None = None,
+                 store: VectorStore | None = None):
         self.config = config
         self.encoder = encoder
+        self.store = store or FaissStore(config.index)
         self._index: LoadedIndex | None = None
         self._build_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._checked = 0.0
+        self._seen_manifest: tuple | None = None
         self._cache: BuildCache | None = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vectors_lock = threading.Lock()
@@ -92,12 +145,51 @@ class Engine:
 
     def load(self) -> LoadedIndex:
         """Load the index directory (validated against the configured model)."""
-        self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
+        with self._load_lock:
+            self._seen_manifest = self._manifest_stamp()
+            self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index, self.store)
         return self._index
+
+    def _manifest_stamp(self) -> tuple | None:
+        try:
+            st = (Path(self.config.index_dir) / "manifest.json").stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def refresh(self, force: bool = False) -> bool:
+        """Load the index again if another process (a replica sharing the index directory and
+        store) published a new generation. Cheap: one stat a second. Returns True if it did."""
+        now = time.monotonic()
+        if self._index is None or (not force and now - self._checked < REFRESH_EVERY_S):
+            return False
+        self._checked = now
+        stamp = self._manifest_stamp()
+        if not force and stamp == self._seen_manifest:
+            return False
+        try:
+            _, manifest = read_manifest(self.config.index_dir)
+        except IndexProblem:
+            return False  # mid-swap or broken: keep serving what is loaded
+        if manifest.build_id == self._index.manifest.build_id:
+            self._seen_manifest = stamp
+            return False
+        log.info("A new index generation %s was published; loading it", manifest.build_id[:8])
+        try:
+            self.load()
+        except IndexProblem as e:
+            log.warning("Could not load the new index generation (%s); still serving the old one", e)
+            return False
+        return True
+
+    def info(self) -> EngineInfo:
+        m = self.index.manifest
+        return EngineInfo(m.documents, m.passages, m.model, m.index_type, self.store.describe(), m.built_at,
+                          m.build_id, m.skipped_files)
 
     def is_stale(self) -> bool:
         """True when the corpus changed since the loaded index was built."""
-        return self.index.manifest.get("corpus_fingerprint") != fingerprint(self.config.corpus_dir)
+        return self.index.manifest.corpus_fingerprint != fingerprint(self.config.corpus_dir)
 
     def load_or_build(self, progress: Callable[[int, int], None] | None = None) -> BuildReport | None:
         """Load the index; build it first when it is missing or unusable."""
@@ -114,11 +206,12 @@ class Engine:
         if not self._build_lock.acquire(blocking=False):
             raise RebuildInProgress("a rebuild is already running")
         try:
-            corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars, self._known())
-            report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
-                                 self.config.index, progress, self._reader())
-            self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index)
-            return report
+            with _ProcessLock(Path(self.config.index_dir)):  # and not in another replica either
+                corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars, self._known())
+                report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
+                                     self.config.index, progress, self._reader(), self.store)
+                self.load()
+                return report
         finally:
             self._build_lock.release()
 
@@ -133,7 +226,7 @@ class Engine:
                 self.load()
             except IndexProblem:
                 return {}
-        if self._index.manifest.get("reader") != self._reader():
+        if self._index.manifest.reader != self._reader():
             return {}
         by_doc = group_passages(self._index.passages)
         return {d.doc_id: Known(d, tuple(by_doc.get(d.doc_id, ()))) for d in self.documents()}
@@ -166,7 +259,21 @@ class Engine:
         """The ``k`` best passages for ``query``."""
         if not query.strip():
             return []
-        return search(self.index, self.encoder, query, k, self.config.fusion, self.query_vector(query))
+        self.refresh()
+        vector = self.query_vector(query)
+        return self._in_current_generation(lambda index: search(index, self.encoder, query, k, self.config.fusion,
+                                                                 vector))
+
+    def _in_current_generation(self, work):
+        """``work(index)`` on the loaded index; if its vectors were dropped meanwhile (another
+        replica published a newer generation), once more on the newest."""
+        index = self.index  # one consistent index for the whole piece of work, even mid-swap
+        try:
+            return work(index)
+        except StoreProblem:
+            if not self.refresh(force=True):
+                raise
+            return work(self.index)
 
     def answer(self, question: str, k: int = 5, conversation: Conversation | None = None) -> Answer:
         """Search, then compose the answer. With a ``conversation``, a follow-up question is
@@ -192,10 +299,14 @@ class Engine:
         return resolve(question, conversation.last if conversation is not None else None)
 
     def _answer(self, question: str, k: int, exclude: frozenset[str] = frozenset()) -> Answer:
-        index = self.index  # one consistent index for the whole answer, even mid-swap
+        self.refresh()
         wants_more = getattr(self.composer, "wants_more_hits", None)
         if wants_more and wants_more(question):
             k = max(k, self.config.statement_hits)
         query_vector = self.query_vector(question)  # once for both steps
-        hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
-        return self.composer.answer(question, hits, index.bm25, query_vector, exclude)
+
+        def answer(index: LoadedIndex) -> Answer:
+            hits = search(index, self.encoder, question, k, self.config.fusion, query_vector)
+            return self.composer.answer(question, hits, index.bm25, query_vector, exclude)
+
+        return self._in_current_generation(answer)

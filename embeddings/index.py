@@ -27,11 +27,13 @@ from corpus.errors import QabotError
 from corpus.model import Changes, Corpus, Document, Passage
 from embeddings.encoder import Encoder
 from embeddings.lexical import BM25, passage_terms
+from embeddings.store import INDEX_FILE, FaissStore, IndexParams, StoreProblem, VectorStore, Vectors
+
+__all__ = ["INDEX_FILE", "IndexParams"]  # re-exported: where callers knew them from
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
-INDEX_FILE = "index.faiss"
+FORMAT_VERSION = 6
 PASSAGES_FILE = "passages.jsonl"
 OFFSETS_FILE = "passages.offsets.npy"  # where each passage's line starts: passages are read on demand
 LEXICAL_DIR = "bm25"  # bm25s over jieba words
@@ -46,31 +48,54 @@ class IndexProblem(QabotError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class IndexParams:
-    """How the FAISS index is chosen by collection size, measured with ``bench/scale.py
-    --faiss N`` (one thread, one query at a time, as the bot searches; clustered vectors):
+class Manifest:
+    """What an index directory is: read from and written to ``manifest.json``."""
 
-    - exact search: ~7 ms at 100k vectors, ~60 ms at 1M (too slow there);
-    - HNSW (M=32, efConstruction 40, efSearch 128): under 1 ms; recall@10 0.996 at 100k but
-      0.90 at 1M, 1.7 GiB and ~3 minutes to build there;
-    - IVF (4·√n lists, 64 probed) with 8-bit scalar-quantised vectors: under 1 ms at 1M,
-      recall@10 0.975, 380 MiB (a quarter of the vectors' size), ~90 s to build.
-    """
+    format_version: int
+    model: str
+    dimension: int
+    passages: int
+    documents: int
+    document_list: tuple[dict, ...]  # Document.info() of each
+    passages_per_document: dict[str, int]
+    reader: dict  # reader version and passage size: when passages can be reused
+    corpus_fingerprint: str
+    index_type: str
+    vectors: dict  # the store's record of this generation's vectors
+    built_at: str
+    build_id: str  # the generation: tells two builds of one second apart
+    cleaning: dict
+    skipped_files: tuple[str, ...]
+    versions: dict  # the libraries that wrote it
+    checksums: dict = dataclasses.field(default_factory=dict)
 
-    hnsw_threshold: int = 50_000
-    ivf_threshold: int = 300_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 40
-    hnsw_ef_search: int = 128
-    ivf_nprobe: int = 64
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
 
-    def choose(self, n: int) -> tuple[str, str]:
-        """(FAISS index_factory string, short name) for ``n`` vectors."""
-        if n < self.hnsw_threshold:
-            return "Flat", "flat"
-        if n < self.ivf_threshold:
-            return f"HNSW{self.hnsw_m},Flat", "hnsw"
-        return f"IVF{int(4 * n ** 0.5)},SQ8", "ivf-sq8"
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        missing = fields - set(raw) - {"checksums"}
+        if missing:
+            raise ValueError(f"missing {', '.join(sorted(missing))}")
+        raw = {k: v for k, v in raw.items() if k in fields}
+        return cls(**raw | {"document_list": tuple(raw["document_list"]),
+                            "skipped_files": tuple(raw["skipped_files"])})
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    out = {}
+    for package in ("qabot", "faiss-cpu", "bm25s", "numpy", "jieba", "pymilvus"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 @dataclass(frozen=True)
@@ -187,39 +212,6 @@ def lexical_terms(texts: Sequence[str], workers: int | None = None,
     return [{k: [sys.intern(t) for t in v] for k, v in row.items()} for row in out]
 
 
-def _faiss():
-    import faiss
-
-    return faiss
-
-
-def make_faiss_index(vectors: np.ndarray, params: IndexParams):
-    """Inner product over normalised vectors, the index type chosen by size (see
-    ``IndexParams``). Built with every core; searched with one (``load_index``): a question
-    is one query, and two OpenMP threads on two busy cores made a 1 ms search take 47.
-    Returns (index, short name, factory string)."""
-    faiss = _faiss()
-    n, dim = vectors.shape
-    factory, kind = params.choose(n)
-    index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-    if hasattr(index, "hnsw"):
-        index.hnsw.efConstruction = params.hnsw_ef_construction
-        index.hnsw.efSearch = params.hnsw_ef_search
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
-    try:
-        if n:
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-            if not index.is_trained:  # k-means for the lists, each dimension's range for SQ8
-                sample = min(n, 64 * index.nlist)
-                index.train(vectors[np.random.default_rng(0).choice(n, size=sample, replace=False)])
-            index.add(vectors)
-            if hasattr(index, "nlist"):
-                index.make_direct_map()  # reconstruct(i): the dense score of a lexical candidate
-    finally:
-        faiss.omp_set_num_threads(1)
-    return index, kind, factory
-
-
 class PassageTable(Sequence[Passage]):
     """The index's passages in row order, read from ``passages.jsonl`` when asked for: a
     search needs a handful of them, and a million kept as objects would take gigabytes."""
@@ -247,12 +239,13 @@ class PassageTable(Sequence[Passage]):
 
 @dataclass
 class LoadedIndex:
-    """An index directory, ready to search: FAISS in memory, the rest memory-mapped."""
+    """An index directory, ready to search: its vectors in the store (FAISS: in memory), the
+    rest memory-mapped."""
 
     directory: Path
-    manifest: dict
+    manifest: Manifest
     passages: Sequence[Passage]
-    faiss_index: object
+    vectors: Vectors
     bm25: BM25  # jieba words of the simplified text
     pinyin_bm25: BM25  # pinyin of names (2-3 syllable runs), for Latin-script queries
 
@@ -263,9 +256,12 @@ class LoadedIndex:
 
 def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildCache,
                 params: IndexParams = IndexParams(), progress: Callable[[int, int], None] | None = None,
-                reader: dict | None = None) -> BuildReport:
-    """Embed ``corpus`` (using the cache), write a new index directory to a temporary
-    place, then swap it in for ``index_dir``. On any error the old index stays."""
+                reader: dict | None = None, store: VectorStore | None = None) -> BuildReport:
+    """Embed ``corpus`` (using the cache), write a new generation (vectors to the store, the
+    rest to a temporary directory), swap the directory in for ``index_dir``, then publish
+    the generation in the store. On any error the old index stays."""
+    store = store or FaissStore(params)
+    generation = uuid.uuid4().hex
     start = time.perf_counter()
     stages: dict[str, float] = {}
     clock = [start]
@@ -299,7 +295,12 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
     vectors = np.vstack([cached[k] for k in keys]).astype(np.float32)
     del cached
     lap("embed")
-    index, kind, factory = make_faiss_index(vectors, params)
+    try:
+        stored = store.create(generation, int(vectors.shape[1]), len(vectors))
+        stored.add(vectors)
+    except BaseException:
+        store.discard(generation)
+        raise
     lap("vectors")
 
     index_dir = Path(index_dir)
@@ -309,7 +310,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building.", dir=index_dir.parent))
     try:
-        _faiss().write_index(index, str(tmp / INDEX_FILE))
+        store.save(stored, tmp)
         offsets = [0]
         with open(tmp / PASSAGES_FILE, "wb") as f:
             for p in passages:
@@ -324,28 +325,32 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         BM25([t["pinyin"] for t in terms], b=0.0).save(tmp / PINYIN_DIR)
         del terms
         lap("lexical")
-        manifest = {
-            "format_version": FORMAT_VERSION, "model": encoder.name, "dimension": int(vectors.shape[1]),
-            "passages": len(passages), "documents": len(corpus.documents),
-            "document_list": [d.info() for d in corpus.documents],
-            "passages_per_document": dict(Counter(p.doc_id for p in passages)),
-            "reader": reader or {},  # reader version and passage size: when passages can be reused
-            "corpus_fingerprint": corpus.fingerprint, "index_type": kind,
-            "faiss": {"factory": factory, "ef_construction": params.hnsw_ef_construction},
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_id": uuid.uuid4().hex,  # tells two builds of one second apart
-            "cleaning": {"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
-                         "mojibake_marked": corpus.mojibake_marked},
-            "skipped_files": [f"{p.path}: {p.reason}" for p in corpus.problems],
-        }
-        manifest["checksums"] = {name: _sha256_file(tmp / name) for name in _index_files(tmp)}
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        info = stored.info()
+        manifest = Manifest(
+            format_version=FORMAT_VERSION, model=encoder.name, dimension=int(vectors.shape[1]),
+            passages=len(passages), documents=len(corpus.documents),
+            document_list=tuple(d.info() for d in corpus.documents),
+            passages_per_document=dict(Counter(p.doc_id for p in passages)),
+            reader=reader or {}, corpus_fingerprint=corpus.fingerprint, index_type=info["index_type"],
+            vectors=info | {"count": len(passages), "dim": int(vectors.shape[1])},
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), build_id=generation,
+            cleaning={"pinyin_removed": corpus.pinyin_removed, "mojibake_repaired": corpus.mojibake_repaired,
+                      "mojibake_marked": corpus.mojibake_marked},
+            skipped_files=tuple(f"{p.path}: {p.reason}" for p in corpus.problems),
+            versions=library_versions(),
+        )
+        manifest = dataclasses.replace(manifest, checksums={name: _sha256_file(tmp / name)
+                                                            for name in _index_files(tmp)})
+        (tmp / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         _check_files(tmp, manifest)  # what was written reads back whole before it replaces anything
         _swap_in(tmp, index_dir)
-        lap("write")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        store.discard(generation)
         raise
+    store.publish(generation)  # after the swap: whoever follows the store finds the files in place
+    lap("write")
+    kind = info["index_type"]
     return BuildReport(len(corpus.documents), len(passages), len(todo), time.perf_counter() - start,
                        corpus.pinyin_removed, corpus.mojibake_repaired, corpus.mojibake_marked,
                        tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes, stages)
@@ -365,11 +370,11 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_files(index_dir: Path, manifest: dict) -> None:
+def _check_files(index_dir: Path, manifest: Manifest) -> None:
     """The index files match the checksums the manifest recorded when they were written:
     a flipped byte in the vectors or two swapped passage lines are found at load time, not
     answered from."""
-    for name, expected in (manifest.get("checksums") or {}).items():
+    for name, expected in manifest.checksums.items():
         if not (index_dir / name).exists() or _sha256_file(index_dir / name) != expected:
             raise IndexProblem(f"{name} in {index_dir} does not match its checksum (damaged or edited); "
                                "rebuild the index")
@@ -387,7 +392,7 @@ def _swap_in(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_manifest(index_dir: Path) -> tuple[Path, dict]:
+def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     """The manifest of an index directory (or of its ``.old`` twin after a crash mid-swap),
     checked for the format version. Returns (the directory it came from, the manifest)."""
     index_dir = Path(index_dir)
@@ -398,34 +403,45 @@ def read_manifest(index_dir: Path) -> tuple[Path, dict]:
         else:
             raise IndexProblem(f"no index at {index_dir}: build it with 'qabot index build'")
     try:
-        manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        text = (index_dir / MANIFEST_FILE).read_text(encoding="utf-8")
+        version = json.loads(text).get("format_version")
+    except (OSError, ValueError, AttributeError) as e:
         raise IndexProblem(f"the index manifest in {index_dir} is unreadable ({e}); rebuild the index") from e
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexProblem(f"the index in {index_dir} has format {manifest.get('format_version')}, "
+    if version != FORMAT_VERSION:
+        raise IndexProblem(f"the index in {index_dir} has format {version}, "
                            f"this version reads {FORMAT_VERSION}; rebuild the index")
-    return index_dir, manifest
+    try:
+        return index_dir, Manifest.from_json(text)
+    except (ValueError, TypeError) as e:
+        raise IndexProblem(f"the index manifest in {index_dir} is unreadable ({e}); rebuild the index") from e
 
 
-def indexed_documents(manifest: dict) -> dict[str, tuple[Document, int]]:
+def indexed_documents(manifest: Manifest) -> dict[str, tuple[Document, int]]:
     """The documents a manifest lists, by id, with their number of passages."""
-    counts = manifest.get("passages_per_document", {})
-    return {info["doc_id"]: (Document(**info), counts.get(info["doc_id"], 0))
-            for info in manifest.get("document_list", [])}
+    counts = manifest.passages_per_document
+    return {info["doc_id"]: (Document(**info), counts.get(info["doc_id"], 0)) for info in manifest.document_list}
 
 
-def load_index(index_dir: Path, model: str | None = None, params: IndexParams = IndexParams()) -> LoadedIndex:
-    """Load and validate an index directory. Raises IndexProblem with one clear sentence
-    when it is missing, broken, of another format, or made with another model."""
+def load_index(index_dir: Path, model: str | None = None, params: IndexParams = IndexParams(),
+               store: VectorStore | None = None) -> LoadedIndex:
+    """Load and validate an index directory and open its generation's vectors in ``store``
+    (default: FAISS). Raises IndexProblem with one clear sentence when it is missing, broken,
+    of another format, or made with another model."""
     index_dir, manifest = read_manifest(index_dir)
-    if model is not None and manifest.get("model") != model:
-        raise IndexProblem(f"the index in {index_dir} was built with model {manifest.get('model')!r}, "
+    if model is not None and manifest.model != model:
+        raise IndexProblem(f"the index in {index_dir} was built with model {manifest.model!r}, "
                            f"not the configured {model!r}; rebuild the index")
+    store = store or FaissStore(params)
+    if manifest.vectors.get("store", "faiss") != store.kind:
+        raise IndexProblem(f"the index in {index_dir} keeps its vectors in {manifest.vectors.get('store')}, "
+                           f"not the configured {store.kind}; rebuild the index")
     _check_files(index_dir, manifest)
     try:
-        index = _faiss().read_index(str(index_dir / INDEX_FILE))
-    except Exception as e:  # faiss raises RuntimeError with C++ text
-        raise IndexProblem(f"the FAISS file in {index_dir} is unreadable; rebuild the index") from e
+        vectors = store.open(manifest.build_id, index_dir, manifest.vectors)
+        count = vectors.count()
+        dim = vectors.get([0]).shape[1] if count else manifest.dimension
+    except StoreProblem as e:
+        raise IndexProblem(str(e)) from e
     try:
         offsets = np.load(index_dir / OFFSETS_FILE)
         passages = PassageTable(index_dir / PASSAGES_FILE, offsets)
@@ -434,15 +450,10 @@ def load_index(index_dir: Path, model: str | None = None, params: IndexParams = 
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexProblem(f"the passages or lexical files in {index_dir} are unreadable ({e}); "
                            "rebuild the index") from e
-    if not (index.ntotal == len(passages) == bm25.n == pinyin.n == manifest.get("passages")):
-        raise IndexProblem(f"the index in {index_dir} is inconsistent: {index.ntotal} vectors, "
-                           f"{len(passages)} passages, manifest says {manifest.get('passages')}; rebuild the index")
-    if index.d != manifest.get("dimension"):
-        raise IndexProblem(f"the index in {index_dir} has dimension {index.d}, manifest says "
-                           f"{manifest.get('dimension')}; rebuild the index")
-    if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = params.hnsw_ef_search
-    if hasattr(index, "nprobe"):
-        index.nprobe = params.ivf_nprobe
-    _faiss().omp_set_num_threads(1)  # see make_faiss_index
-    return LoadedIndex(index_dir, manifest, passages, index, bm25, pinyin)
+    if not (count == len(passages) == bm25.n == pinyin.n == manifest.passages):
+        raise IndexProblem(f"the index in {index_dir} is inconsistent: {count} vectors, "
+                           f"{len(passages)} passages, manifest says {manifest.passages}; rebuild the index")
+    if dim != manifest.dimension:
+        raise IndexProblem(f"the index in {index_dir} has dimension {dim}, manifest says "
+                           f"{manifest.dimension}; rebuild the index")
+    return LoadedIndex(index_dir, manifest, passages, vectors, bm25, pinyin)

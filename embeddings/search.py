@@ -1,4 +1,4 @@
-"""Hybrid search: dense similarity from FAISS sharpened by BM25, fused by score."""
+"""Hybrid search: dense similarity from the vector store sharpened by BM25, fused by score."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     qv = query_vector if query_vector is not None else encoder.encode_queries([normalised])[0]
     qv = np.ascontiguousarray(qv.reshape(1, -1), dtype=np.float32)
     n = min(index.size, max(params.dense_candidates, k))
-    dense_scores, ids = index.faiss_index.search(qv, n)
-    dense = {int(i): float(s) for i, s in zip(ids[0], dense_scores[0]) if i >= 0}
+    dense_scores, ids = index.vectors.search(qv, n)
+    dense = {int(i): float(s) for i, s in zip(ids, dense_scores)}
 
     lexical = index.bm25.normalised_scores(tokenize(normalised))
     spelled = latin_pinyin_terms(normalised)
@@ -59,7 +59,7 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
         matched = matched[np.argpartition(-lexical[matched], params.dense_candidates)[: params.dense_candidates]]
     extra = [int(i) for i in matched if int(i) not in dense]
     if extra:
-        vectors = np.vstack([index.faiss_index.reconstruct(i) for i in extra])
+        vectors = index.vectors.get(extra)
         dense.update(zip(extra, (vectors @ qv[0]).tolist()))
 
     w = params.lexical_weight

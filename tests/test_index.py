@@ -24,10 +24,11 @@ from tests.fakes import FailingEncoder, HashEncoder
 def test_build_writes_a_consistent_index(fake_engine: Engine):
     index = fake_engine.index
     m = index.manifest
-    assert m["model"] == "fake-hash" and m["dimension"] == 512 and m["index_type"] == "flat"
-    assert m["passages"] == index.size == 17 and m["documents"] == 1
-    assert m["cleaning"] == {"pinyin_removed": 327, "mojibake_repaired": 0, "mojibake_marked": 3}
-    assert len(m["corpus_fingerprint"]) == 16 and m["built_at"]
+    assert m.model == "fake-hash" and m.dimension == 512 and m.index_type == "flat"
+    assert m.passages == index.size == 17 and m.documents == 1
+    assert m.cleaning == {"pinyin_removed": 327, "mojibake_repaired": 0, "mojibake_marked": 3}
+    assert len(m.corpus_fingerprint) == 16 and m.built_at
+    assert m.versions["faiss-cpu"] and m.versions["bm25s"] and m.vectors["store"] == "faiss"
     for name in (INDEX_FILE, PASSAGES_FILE, MANIFEST_FILE):
         assert (index.directory / name).exists()
 
@@ -124,16 +125,16 @@ def test_the_vector_index_is_chosen_by_size_and_recorded(tmp_path: Path, seed_co
     report = build_index(corpus, HashEncoder(), tmp_path / "idx", cache, params)
     assert report.index_type == kind
     index = load_index(tmp_path / "idx", "fake-hash", replace(params, hnsw_ef_search=64, ivf_nprobe=4))
-    assert index.manifest["faiss"]["factory"] == factory and index.manifest["index_type"] == kind
+    assert index.manifest.vectors["factory"] == factory and index.manifest.index_type == kind
     if kind == "hnsw":
-        assert index.faiss_index.hnsw.efSearch == 64
+        assert index.vectors.index.hnsw.efSearch == 64
     if kind == "ivf-sq8":
-        assert index.faiss_index.nprobe == 4
+        assert index.vectors.index.nprobe == 4
     q = HashEncoder().encode_queries([corpus.passages[3].text])
-    _, ids = index.faiss_index.search(q, 1)
-    assert ids[0][0] == 3
+    _, ids = index.vectors.search(q, 1)
+    assert ids[0] == 3
     # lexical candidates get their dense score from the stored vector, quantised or not
-    assert np.dot(index.faiss_index.reconstruct(3), q[0]) == pytest.approx(1.0, abs=0.02)
+    assert np.dot(index.vectors.get([3])[0], q[0]) == pytest.approx(1.0, abs=0.02)
 
 
 def test_passages_are_read_on_demand_and_lexical_scores_memory_mapped(fake_engine: Engine):

@@ -1,0 +1,176 @@
+"""The vector stores behind one interface: the same tests for FAISS (embedded, the default) and
+Milvus (through an embedded Milvus Lite file, as a Milvus server would be used)."""
+
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embeddings.engine as engine_module
+from embeddings.engine import Engine, EngineConfig, RebuildInProgress
+from embeddings.index import embed_input
+from embeddings.store import FaissStore, IndexParams, MilvusStore, StoreProblem, open_store
+from tests.fakes import FailingEncoder, HashEncoder
+
+
+@pytest.fixture(scope="session")
+def milvus_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("milvus") / "qabot.db"
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def make_store(request, milvus_file):
+    """A factory of stores of one kind; Milvus ones share a name, as replicas do."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+
+    def make():
+        if request.param == "faiss":
+            return FaissStore()
+        return MilvusStore(str(milvus_file), name=name)
+
+    return make
+
+
+def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_add_search_get_delete_count(make_store, tmp_path):
+    store = make_store()
+    data = _vectors(50)
+    vectors = store.create("g1", 16, len(data))
+    vectors.add(data[:30])
+    vectors.add(data[30:])  # rows continue where the last add stopped
+    store.save(vectors, tmp_path)
+    assert vectors.count() == 50
+    scores, ids = vectors.search(data[42], 5)
+    assert ids[0] == 42 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert list(scores) == sorted(scores, reverse=True) and len(ids) == 5
+    assert np.allclose(vectors.get([7, 3]), data[[7, 3]], atol=1e-6)
+    vectors.delete([42])
+    _, ids = vectors.search(data[42], 5)
+    assert 42 not in ids
+    assert vectors.info()["store"] == store.kind
+
+
+def _engine(tmp_path: Path, corpus: Path, store, encoder=None) -> Engine:
+    return Engine(EngineConfig(corpus, tmp_path / "index", tmp_path / "data"), encoder or HashEncoder(), store=store)
+
+
+def _hits_match_their_vectors(engine: Engine, question: str) -> bool:
+    """Every hit's dense score is the similarity to its own passage's vector: the passages and
+    the vectors searched belong to one generation."""
+    encoder = HashEncoder()
+    q = encoder.encode_queries([question])[0]
+    hits = engine.search(question, 5)
+    expected = encoder.encode_documents([embed_input(h.passage) for h in hits]) @ q
+    return bool(hits) and np.allclose([h.dense for h in hits], expected, atol=1e-4)
+
+
+def test_an_engine_searches_and_records_its_store(make_store, tmp_path, seed_corpus):
+    engine = _engine(tmp_path, seed_corpus, make_store())
+    engine.rebuild()
+    assert engine.index.manifest.vectors["store"] == engine.store.kind
+    assert engine.info().passages == 17 and engine.info().generation == engine.index.manifest.build_id
+    assert _hits_match_their_vectors(engine, "應勇強調")
+    assert any("陶久娣" in h.passage.text for h in engine.answer("东湖新城社区党委书记是谁？").hits)
+
+
+def test_rebuild_while_answering_never_mixes_generations(make_store, tmp_path, seed_corpus):
+    engine = _engine(tmp_path, seed_corpus, make_store())
+    engine.rebuild()
+    (seed_corpus / "new.txt").write_text("社区食堂每天中午为老人提供午餐。\n\n王主任介绍了食堂的运营情况。", "utf-8")
+    answered, wrong, stop = [], [], threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            question = f"社区食堂为谁提供午餐？{len(answered)}"
+            (answered if _hits_match_their_vectors(engine, question) else wrong).append(question)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        for _ in range(3):
+            engine.rebuild()
+    finally:
+        stop.set()
+        asker.join()
+    assert answered and not wrong
+    assert "社区食堂" in engine.search("社区食堂为谁提供午餐？", 1)[0].passage.text
+
+
+def test_a_second_rebuild_is_refused_in_this_process_and_in_another(make_store, tmp_path, seed_corpus):
+    first = _engine(tmp_path, seed_corpus, make_store())
+    first.rebuild()
+    with engine_module._ProcessLock(tmp_path / "index"):  # as another replica holding it
+        with pytest.raises(RebuildInProgress, match="another process"):
+            first.rebuild()
+    assert first._build_lock.acquire(blocking=False)
+    try:
+        with pytest.raises(RebuildInProgress):
+            first.rebuild()
+    finally:
+        first._build_lock.release()
+    first.rebuild()  # free again
+
+
+def test_a_failed_rebuild_leaves_the_old_generation_serving(make_store, tmp_path, seed_corpus):
+    engine = _engine(tmp_path, seed_corpus, make_store())
+    engine.rebuild()
+    before = engine.info().generation
+    (seed_corpus / "new.txt").write_text("需要重新编码的新段落。", "utf-8")
+    engine.encoder = FailingEncoder()
+    with pytest.raises(RuntimeError, match="exploded"):
+        engine.rebuild()
+    engine.encoder = HashEncoder()
+    assert engine.info().generation == before and _hits_match_their_vectors(engine, "應勇強調")
+    fresh = _engine(tmp_path, seed_corpus, engine.store)  # a restart finds the old one whole
+    fresh.load()
+    assert fresh.info().generation == before and _hits_match_their_vectors(fresh, "應勇強調")
+    if isinstance(engine.store, MilvusStore):  # the half-built collection was dropped
+        assert [c for c in engine.store.client.list_collections() if c.startswith(engine.store.name)] == \
+            [f"{engine.store.name}_{before}"]
+
+
+def test_a_replica_sees_a_rebuild_by_another_without_restart(make_store, tmp_path, seed_corpus, monkeypatch):
+    monkeypatch.setattr(engine_module, "REFRESH_EVERY_S", 0.0)
+    a = _engine(tmp_path, seed_corpus, make_store())
+    a.rebuild()
+    b = _engine(tmp_path, seed_corpus, make_store())  # another process, the same directory and store
+    b.load()
+    assert not b.search("社区食堂为谁提供午餐？", 1)[0].passage.text.startswith("社区食堂")
+    (seed_corpus / "new.txt").write_text("社区食堂每天中午为老人提供午餐。", "utf-8")
+    a.rebuild()
+    hit = b.search("社区食堂为谁提供午餐？", 1)[0]
+    assert hit.passage.text.startswith("社区食堂") and b.info().generation == a.info().generation
+    if isinstance(a.store, MilvusStore):
+        assert a.store.current() == a.info().generation  # the alias follows the newest generation
+
+
+def test_a_replica_whose_collection_was_dropped_mid_flight_moves_on(tmp_path, seed_corpus, milvus_file, monkeypatch):
+    monkeypatch.setattr(engine_module, "REFRESH_EVERY_S", 3600.0)  # it would not look on its own
+    name = f"t{uuid.uuid4().hex[:12]}"
+    a = _engine(tmp_path, seed_corpus, MilvusStore(str(milvus_file), name=name))
+    a.rebuild()
+    b = _engine(tmp_path, seed_corpus, MilvusStore(str(milvus_file), name=name))
+    b.load()
+    a.rebuild()  # publishes a new collection and drops the one b searches
+    assert _hits_match_their_vectors(b, "應勇強調") and b.info().generation == a.info().generation
+
+
+def test_an_index_of_another_store_is_refused_with_a_reason(tmp_path, seed_corpus, milvus_file):
+    _engine(tmp_path, seed_corpus, FaissStore()).rebuild()
+    other = _engine(tmp_path, seed_corpus, MilvusStore(str(milvus_file), name="tother"))
+    with pytest.raises(Exception, match="keeps its vectors in faiss"):
+        other.load()
+
+
+def test_store_settings_are_parsed_and_bad_ones_refused(tmp_path):
+    assert open_store("faiss").kind == "faiss"
+    assert open_store(f"milvus://{tmp_path}/x.db").kind == "milvus"
+    with pytest.raises(StoreProblem, match="unknown vector store"):
+        open_store("redis://localhost")
+    assert IndexParams().choose(10)[1] == "flat"
