@@ -105,9 +105,8 @@ def test_rebuild_while_answering_never_mixes_generations(make_store, tmp_path, s
 def test_a_second_rebuild_is_refused_in_this_process_and_in_another(make_store, tmp_path, seed_corpus):
     first = _engine(tmp_path, seed_corpus, make_store())
     first.rebuild()
-    with engine_module._ProcessLock(tmp_path / "index"):  # as another replica holding it
-        with pytest.raises(RebuildInProgress, match="another process"):
-            first.rebuild()
+    with engine_module._ProcessLock(tmp_path / "index"), pytest.raises(RebuildInProgress, match="another process"):
+        first.rebuild()  # another replica holds the lock
     assert first._build_lock.acquire(blocking=False)
     try:
         with pytest.raises(RebuildInProgress):
