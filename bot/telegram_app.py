@@ -71,16 +71,6 @@ COMMANDS = [
     BotCommand("docs", "Admins: list the documents"),
     BotCommand("remove", "Admins: remove a document: /remove <number>"),
 ]
-@dataclass(frozen=True)
-class Asked:
-    """A question whose further passages a "More results" button can ask for."""
-
-    question: str
-    script: str
-    generation: str  # the index it was answered from: pages of another index would not match
-    chat_id: int  # the chat it was asked in: the button works there only
-
-
 @dataclass
 class BotState:
     """What the handlers share: the engine, settings, and counters."""
@@ -92,7 +82,6 @@ class BotState:
     answered: int = 0
     durations: deque = field(default_factory=lambda: deque(maxlen=2000))
     recent: dict[int, deque] = field(default_factory=dict)
-    queries: OrderedDict = field(default_factory=OrderedDict)  # query id -> Asked, for "More results"
     refused: OrderedDict = field(default_factory=OrderedDict)  # user id -> when a stranger was last told no
     conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
     reindexing: bool = False
@@ -100,13 +89,6 @@ class BotState:
 
     def generation(self) -> str:
         return self.engine.info().generation
-
-    def remember(self, question: str, script: str, chat_id: int) -> str:
-        qid = secrets.token_hex(4)
-        self.queries[qid] = Asked(question, script, self.generation(), chat_id)
-        while len(self.queries) > 5000:
-            self.queries.popitem(last=False)
-        return qid
 
     def should_refuse_aloud(self, user_id: int) -> bool:
         """Strangers are told the bot is private once a minute at most: refusals cost sends too."""
@@ -144,13 +126,23 @@ def _is_admin(state: BotState, update: Update) -> bool:
     return bool(update.effective_user) and update.effective_user.id in state.settings.admin_ids
 
 
-def _more_button(qid: str, offset: int, lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(say("more", lang), callback_data=f"more:{qid}:{offset}")]])
+# "More results" needs no memory of the question: it is the message the answer replies to, and
+# the button carries the index generation (pages of another index would not match) and the
+# offset. Any replica can serve the press, and a restart loses nothing.
+GENERATION_CHARS = 12
 
 
-def _answer_buttons(qid: str | None, offset: int, lang: str) -> InlineKeyboardMarkup:
+def _more_data(generation: str, offset: int) -> str:
+    return f"more:{generation[:GENERATION_CHARS]}:{offset}"
+
+
+def _more_button(generation: str, offset: int, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(say("more", lang), callback_data=_more_data(generation, offset))]])
+
+
+def _answer_buttons(generation: str | None, offset: int, lang: str) -> InlineKeyboardMarkup:
     """Under an answer: "More results" (when there are more) and "New topic"."""
-    row = [InlineKeyboardButton(say("more", lang), callback_data=f"more:{qid}:{offset}")] if qid else []
+    row = [InlineKeyboardButton(say("more", lang), callback_data=_more_data(generation, offset))] if generation else []
     row.append(InlineKeyboardButton(say("new_topic", lang), callback_data="new"))
     return InlineKeyboardMarkup([row])
 
@@ -220,10 +212,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k, conversation)
     finally:
         typing.cancel()
-    qid = None
-    if answer.answered and len(answer.hits) > len(answer.evidence[:2]):
-        qid = state.remember(question, answer.script, message.chat_id)
-    markup = _answer_buttons(qid, min(2, len(answer.evidence)), lang) if answer.answered else None
+    more = state.generation() if answer.answered and len(answer.hits) > len(answer.evidence[:2]) else None
+    markup = _answer_buttons(more, min(2, len(answer.evidence)), lang) if answer.answered else None
     try:
         await send_chunks(message, format_answer(answer), markup)
     except TimedOut:  # it may well have arrived: neither a second copy nor an apology
@@ -477,20 +467,37 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
 
 
+def _asked_in(message: Message | None, bot_id: int, username: str) -> str | None:
+    """The question a message asked, read as the handlers read it: without the bot's mention,
+    the /ask command, or the ❓ of a tapped example. None when there is no such message."""
+    if message is None or not message.text:
+        return None
+    text = message.text.strip()
+    if text.startswith("❓"):
+        return text[1:].strip()
+    if text.startswith("/"):
+        return text.partition(" ")[2].strip()
+    if message.chat.type != ChatType.PRIVATE:
+        return _addressed_question(message, bot_id, username) or text
+    return text
+
+
 async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str) -> None:
-    """The next page of passages for a question asked in this chat; the pressed button goes."""
+    """The next page of passages for the question the pressed answer replied to; the pressed
+    button goes."""
     state, query, lang = _state(context), update.callback_query, _lang(update)
-    qid, _, offset_s = rest.partition(":")
-    entry = state.queries.get(qid)
-    chat_id = query.message.chat.id if query.message else None
-    if entry is None or entry.generation != state.generation() or entry.chat_id != chat_id or not offset_s.isdigit():
+    generation, _, offset_s = rest.partition(":")
+    asked = query.message.reply_to_message if query.message else None
+    question = tidy_question(_asked_in(asked, context.bot.id, context.bot.username or "") or "")
+    if (not question or not offset_s.isdigit() or not generation
+            or generation != state.generation()[:GENERATION_CHARS]):
         await query.answer(say("stale", lang), show_alert=True)
         return
     if state.over_rate_limit(query.from_user.id):
         await query.answer(say("rate", lang), show_alert=True)
         return
     offset = int(offset_s)
-    hits = await asyncio.to_thread(state.engine.search, entry.question, offset + PAGE + 1)
+    hits = await asyncio.to_thread(state.engine.search, question, offset + PAGE + 1)
     page = hits[offset : offset + PAGE]
     if not page:
         await query.answer(say("no_more", lang))
@@ -500,8 +507,8 @@ async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest
         await query.edit_message_reply_markup(_answer_buttons(None, 0, lang))
     except TelegramError as e:
         log.debug("Could not retire the More button: %s", e)
-    more = _more_button(qid, offset + PAGE, lang) if len(hits) > offset + PAGE else None
-    await send_chunks(query.message, format_hits(page, entry.script, offset), more)
+    more = _more_button(generation, offset + PAGE, lang) if len(hits) > offset + PAGE else None
+    await send_chunks(query.message, format_hits(page, script_of(question), offset), more)
 
 
 async def _admin_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:

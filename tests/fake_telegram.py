@@ -412,11 +412,16 @@ def sticker(uid: int = 42) -> dict:
                                        "width": 512, "height": 512, "is_animated": False, "is_video": False})
 
 
-def callback(data: str, chat_id: int, message_id: int, uid: int = 42) -> dict:
+def callback(data: str, chat_id: int, message_id: int, uid: int = 42, reply_to: dict | None = None) -> dict:
+    """A button press on the bot's message ``message_id``; ``reply_to`` is the message that one
+    replied to (Telegram includes it: an answer's buttons find their question there)."""
+    message = {"message_id": message_id, "date": int(time.time()),
+               "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+               "from": BOT, "text": "answer"}
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
     return {"callback_query": {"id": f"cb{next(_msg_counter)}", "from": user(uid), "chat_instance": "ci",
-                               "data": data, "message": {"message_id": message_id, "date": int(time.time()),
-                                                         "chat": {"id": chat_id, "type": "private"},
-                                                         "from": BOT, "text": "answer"}}}
+                               "data": data, "message": message}}
 
 
 def inline(query: str, uid: int = 42) -> dict:

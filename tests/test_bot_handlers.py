@@ -105,16 +105,27 @@ async def test_groups_answer_ask_mentions_and_replies_only(bot):
 
 async def test_more_results_pages_then_goes_stale_after_reindex(bot, bot_engine):
     app, api = await bot()
-    await feed(app, tg.message("应勇在青和居社区走访了哪些地方？", USER))
+    asked = tg.message("应勇在青和居社区走访了哪些地方？", USER)
+    await feed(app, asked)
     first = api.sent()[-1]
     data = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    await feed(app, tg.callback(data, USER, 5000))
-    page = api.sent()[-1]
+    other, other_api = await bot()  # another replica, which never saw the question: the press lands there
+    await feed(other, tg.callback(data, USER, 5000, reply_to=asked["message"]))
+    page = other_api.sent()[-1]
     assert page["text"].startswith("<b>依据 3–5</b>") and page["text"].count("<blockquote>") == 3
     bot_engine.rebuild()  # a new index generation
-    await feed(app, tg.callback(data, USER, 5000))
+    await feed(app, tg.callback(data, USER, 5000, reply_to=asked["message"]))
     note = api.sent("answerCallbackQuery")[-1]
     assert "out of date" in note["text"] and note["show_alert"] is True
+
+
+async def test_more_results_for_a_group_question_reads_it_without_the_command(bot):
+    app, api = await bot()
+    asked = tg.message("/ask 应勇在青和居社区走访了哪些地方？", USER, GROUP)
+    await feed(app, asked)
+    data = api.sent(chat_id=GROUP)[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await feed(app, tg.callback(data, GROUP, 5000, USER, reply_to=asked["message"]))
+    assert api.sent(chat_id=GROUP)[-1]["text"].startswith("<b>依据 3–5</b>")
 
 
 async def test_not_covered_question_says_so(bot):

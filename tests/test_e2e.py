@@ -75,7 +75,7 @@ def test_more_button(running_bot):
     [reply] = ask(running_bot, update)
     data = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     before = len(running_bot.sent())
-    running_bot.push(tg.callback(data, USER, 5000))
+    running_bot.push(tg.callback(data, USER, 5000, reply_to=update["message"]))
     page = running_bot.wait_for(lambda a: a.sent()[before:])
     assert page[0]["text"].startswith("<b>依据 3–")
 

@@ -245,12 +245,13 @@ async def test_malformed_callback_data_is_answered_without_error(bot, data):
 
 async def test_paging_id_from_another_chat_is_refused(bot):
     app, api = await bot()
-    await feed(app, tg.message("应勇强调了什么？", USER))
+    asked = tg.message("应勇强调了什么？", USER)
+    await feed(app, asked)
     more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
                 if b["callback_data"].startswith("more:"))
-    await feed(app, tg.callback(more, OTHER, 1, OTHER))  # another user's private chat
+    await feed(app, tg.callback(more, OTHER, 1, OTHER))  # copied to another chat: no question there
     assert api.sent("answerCallbackQuery")[-1].get("show_alert") is True
-    await feed(app, tg.callback(more, USER, 1, USER))
+    await feed(app, tg.callback(more, USER, 1, USER, reply_to=asked["message"]))
     assert len(api.sent(chat_id=USER)) == 2  # the page, in the chat it was asked in
 
 
@@ -285,10 +286,11 @@ async def test_a_tapped_example_is_quoted_as_the_question(bot):
 
 async def test_more_results_button_works_once(bot):
     app, api = await bot()
-    await feed(app, tg.message("应勇强调了什么？", USER))
+    asked = tg.message("应勇强调了什么？", USER)
+    await feed(app, asked)
     more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
                 if b["callback_data"].startswith("more:"))
-    await feed(app, tg.callback(more, USER, 1, USER))
+    await feed(app, tg.callback(more, USER, 1, USER, reply_to=asked["message"]))
     [retired] = api.sent("editMessageReplyMarkup")
     assert all(not b["callback_data"].startswith("more:")
                for row in retired["reply_markup"]["inline_keyboard"] for b in row)
