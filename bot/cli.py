@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and Telegram URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "jieba", "faiss"):
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "jieba", "faiss", "milvus_lite",
+                  "pymilvus"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env().override(

@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 class QueryBatcher:
     """``encode(text)`` from any thread; the worker takes the first waiting text, waits up to
-    ``window_s`` for more (a burst's questions arrive within milliseconds of each other),
-    takes everything queued up to ``max_batch``, and encodes it in one call."""
+    ``window_s`` for more, takes everything queued up to ``max_batch``, and encodes it in one
+    call. With no window the batching is natural: a burst's first question is encoded alone,
+    and the ones that arrive meanwhile make the next batch, so a lone question waits for
+    nothing (a 2 ms window cost a sequential question 2 ms of its ~9)."""
 
     def __init__(self, encode_batch: Callable[[Sequence[str]], np.ndarray], max_batch: int = 16,
-                 window_s: float = 0.002):
+                 window_s: float = 0.0):
         self._encode_batch = encode_batch
         self.max_batch = max_batch
         self.window_s = window_s

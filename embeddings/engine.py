@@ -75,9 +75,10 @@ class EngineConfig:
     answer: ComposerParams = field(default_factory=ComposerParams)
     # Statement questions gather their points from this many passages.
     statement_hits: int = 12
-    # Questions arriving within this window of each other are encoded in one batch.
+    # Questions that wait while the encoder is busy are encoded together, up to query_batch; it
+    # waits query_window_s for more before each batch (0: a lone question waits for nothing).
     query_batch: int = 16
-    query_window_s: float = 0.002
+    query_window_s: float = 0.0
 
 
 class _ProcessLock:

@@ -15,7 +15,13 @@ from corpus.clean import is_plain_pinyin_syllable
 from corpus.words import segmenter, tag  # noqa: F401 - tag is part of this module's API
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+
+def _bm25s():
+    import bm25s  # noqa: PLC0415 - with its numpy arrays, only needed once an index exists
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # its import sets DEBUG: a line per build
+    return bm25s
 
 _WORD = re.compile(r"[\w\u3400-\u9fff]")
 # Function words and question words: they say what is asked, not what about.
@@ -158,8 +164,7 @@ class BM25:
 
     def __init__(self, docs: Sequence[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75,
                  _retriever=None):
-        import bm25s  # noqa: PLC0415 - with scipy, only needed once an index exists
-
+        bm25s = _bm25s()
         self.k1, self.b = k1, b
         if _retriever is None:
             _retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
@@ -180,9 +185,7 @@ class BM25:
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25:
         """A saved index; its score arrays memory-mapped (read from disk as queries touch them)."""
-        import bm25s  # noqa: PLC0415
-
-        retriever = bm25s.BM25.load(str(directory), mmap=mmap, show_progress=False)
+        retriever = _bm25s().BM25.load(str(directory), mmap=mmap, show_progress=False)
         return cls(k1=retriever.k1, b=retriever.b, _retriever=retriever)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:

@@ -254,6 +254,10 @@ class MilvusStore:
         from pymilvus import MilvusClient  # noqa: PLC0415 - only with this store
 
         self.uri, self.name, self.params = uri, name, params
+        if not uri.startswith(("http://", "https://")):
+            # Milvus Lite serves gRPC inside this process and logs a traceback for each call it
+            # does not implement (creating a collection asks for a timestamp); they are harmless.
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         try:
             self.client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
         except Exception as e:  # noqa: BLE001 - connection errors of every kind
@@ -320,16 +324,10 @@ class MilvusStore:
     def publish(self, generation: str) -> None:
         name = self._collection(generation)
         try:
-            if self.name in self.client.list_aliases(name).get("aliases", []):
-                return
-            try:
-                old = self.client.describe_alias(self.name).get("collection_name")
-            except Exception:  # noqa: BLE001 - no alias yet
-                old = None
-            if old is None:
-                self.client.create_alias(name, self.name)
-            else:
+            if self.name in self.client.list_aliases().get("aliases", []):
                 self.client.alter_alias(name, self.name)
+            else:
+                self.client.create_alias(name, self.name)
             for other in self.client.list_collections():  # the replaced generations
                 if other.startswith(f"{self.name}_") and other != name:
                     self.client.drop_collection(other)
@@ -343,10 +341,13 @@ class MilvusStore:
             log.warning("Could not drop the unfinished collection %s: %s", self._collection(generation), e)
 
     def current(self) -> str | None:
+        """The published generation (the one the alias points at), None before the first."""
         try:
+            if self.name not in self.client.list_aliases().get("aliases", []):
+                return None
             name = self.client.describe_alias(self.name).get("collection_name")
-        except Exception:  # noqa: BLE001 - no alias: nothing published yet
-            return None
+        except Exception as e:  # noqa: BLE001
+            raise StoreProblem(f"cannot read the alias {self.name} in Milvus at {self.describe()} ({e})") from e
         return name.removeprefix(f"{self.name}_") if name else None
 
 
