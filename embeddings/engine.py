@@ -90,12 +90,15 @@ class _ProcessLock:
         self._file = None
 
     def __enter__(self):
+        return self.acquire(wait=False)
+
+    def acquire(self, wait: bool):
         import fcntl  # noqa: PLC0415 - POSIX; the bot runs on Linux
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a+")  # noqa: SIM115 - held until __exit__
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             self._file.close()
             raise RebuildInProgress("a rebuild is already running in another process") from None
@@ -199,7 +202,17 @@ class Engine:
             return None
         except IndexProblem as e:
             log.info("Building the index: %s", e)
+        try:
             return self.rebuild(progress)
+        except RebuildInProgress:
+            if self.rebuilding:
+                raise
+        # Another replica is building it: wait for that build, then load what it made.
+        log.info("Another process is building the index; waiting for it to finish")
+        with _ProcessLock(Path(self.config.index_dir)).acquire(wait=True):
+            pass
+        self.load()
+        return None
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> BuildReport:
         """Rebuild from the corpus directory and swap the new index in. Raises

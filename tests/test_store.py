@@ -2,6 +2,7 @@
 Milvus (through an embedded Milvus Lite file, as a Milvus server would be used)."""
 
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -173,3 +174,20 @@ def test_store_settings_are_parsed_and_bad_ones_refused(tmp_path):
     with pytest.raises(StoreProblem, match="unknown vector store"):
         open_store("redis://localhost")
     assert IndexParams().choose(10)[1] == "flat"
+
+
+def test_a_replica_starting_during_another_ones_first_build_waits_and_loads_it(make_store, tmp_path, seed_corpus):
+    class SlowEncoder(HashEncoder):
+        def encode_documents(self, texts, progress=None):
+            time.sleep(1.0)  # the first replica's build takes a while
+            return super().encode_documents(texts, progress)
+
+    builder = _engine(tmp_path, seed_corpus, make_store(), SlowEncoder())
+    starter = _engine(tmp_path, seed_corpus, make_store())
+    starter_encoder = starter.encoder
+    building = threading.Thread(target=builder.rebuild)
+    building.start()
+    time.sleep(0.3)
+    assert starter.load_or_build() is None  # waited for the other build instead of failing or building too
+    building.join()
+    assert starter.info().generation == builder.info().generation and starter_encoder.encoded == 0
