@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test index eval eval-cmrc bench lint clean
+.PHONY: setup run test index eval eval-cmrc bench bench-scale lint clean
 CMRC ?= ../shared/eval/cmrc2018
 
 $(BIN)/python:
@@ -46,6 +46,13 @@ bench: setup
 	$(BIN)/python bench/bot_latency.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/soak.py --compare-typing
+	$(BIN)/python bench/retrieval.py --backends torch openvino
+	$(BIN)/python bench/bot_latency.py --compare
+	$(BIN)/python bench/stores.py --synthetic 20000
+
+# 10k and 100k generated passages (about 10 minutes); add --sizes 1000000 for a million (about an hour)
+bench-scale: setup
+	$(BIN)/python bench/scale.py --sizes 10000 100000
 
 lint: setup
 	$(BIN)/ruff check bot corpus embeddings tests bench
