@@ -191,3 +191,15 @@ def test_a_replica_starting_during_another_ones_first_build_waits_and_loads_it(m
     assert starter.load_or_build() is None  # waited for the other build instead of failing or building too
     building.join()
     assert starter.info().generation == builder.info().generation and starter_encoder.encoded == 0
+
+
+def test_the_store_setting_is_read_once_and_its_token_never_shown(tmp_path):
+    from bot.settings import Settings, SettingsError
+
+    s = Settings.from_env({"QABOT_VECTOR_STORE": f"milvus://{tmp_path}/q.db", "QABOT_MILVUS_TOKEN": "root:Milvus",
+                           "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35})
+    assert s.vector_store == f"milvus://{tmp_path}/q.db" and s.milvus_token == "root:Milvus"
+    assert "root:Milvus" not in repr(s) and "AAAA" not in repr(s) and "milvus_token='***'" in repr(s)
+    assert Settings.from_env({}).vector_store == "faiss"
+    with pytest.raises(SettingsError, match="QABOT_VECTOR_STORE"):
+        Settings.from_env({"QABOT_VECTOR_STORE": "redis://localhost"})
