@@ -122,7 +122,7 @@ class Engine:
         self.store = store or FaissStore(config.index)
         self._index: LoadedIndex | None = None
         self._build_lock = threading.Lock()
-        self._load_lock = threading.Lock()
+        self._load_lock = threading.RLock()
         self._checked = 0.0
         self._seen_manifest: tuple | None = None
         self._cache: BuildCache | None = None
@@ -178,12 +178,15 @@ class Engine:
         if manifest.build_id == self._index.manifest.build_id:
             self._seen_manifest = stamp
             return False
-        log.info("A new index generation %s was published; loading it", manifest.build_id[:8])
-        try:
-            self.load()
-        except IndexProblem as e:
-            log.warning("Could not load the new index generation (%s); still serving the old one", e)
-            return False
+        with self._load_lock:  # one thread loads it; the others find it loaded
+            if self._index.manifest.build_id == manifest.build_id:
+                return True
+            log.info("A new index generation %s was published; loading it", manifest.build_id[:8])
+            try:
+                self.load()
+            except IndexProblem as e:
+                log.warning("Could not load the new index generation (%s); still serving the old one", e)
+                return False
         return True
 
     def info(self) -> EngineInfo:
