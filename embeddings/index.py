@@ -183,8 +183,10 @@ class BuildCache:
         known = {h: json.loads(v) for h, v in self._get("terms", "t", self.TERMS_VERSION, keys).items()}
         todo = {k: text for k, text in zip(keys, texts) if k not in known}
         fresh = dict(zip(todo, lexical_terms(list(todo.values()))))
-        if fresh:
-            self._put("terms", [(self.TERMS_VERSION, k, json.dumps(v, ensure_ascii=False)) for k, v in fresh.items()])
+        items = list(fresh.items())
+        for start in range(0, len(items), 20_000):  # in slices: the JSON of a million rows is gigabytes
+            self._put("terms", [(self.TERMS_VERSION, k, json.dumps(v, ensure_ascii=False))
+                                for k, v in items[start : start + 20_000]])
         known.update(fresh)
         return [known[k] for k in keys]
 
@@ -206,10 +208,10 @@ def lexical_terms(texts: Sequence[str], workers: int | None = None,
 
     # spawn, not fork: the parent holds encoder and FAISS threads that a fork would copy mid-flight
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        out = list(pool.map(_terms_of, texts, chunksize=max(64, len(texts) // (workers * 16))))
-    # each chunk comes back with its own copy of every word: one shared copy instead (a
-    # million passages hold ~10^8 words, and a string object costs 60+ bytes)
-    return [{k: [sys.intern(t) for t in v] for k, v in row.items()} for row in out]
+        # Each chunk comes back with its own copy of every word: one shared copy instead, made as
+        # the chunks arrive (a million passages hold ~10^8 words; a string object costs 60+ bytes).
+        return [{k: [sys.intern(t) for t in v] for k, v in row.items()}
+                for row in pool.map(_terms_of, texts, chunksize=max(64, min(2000, len(texts) // (workers * 16))))]
 
 
 class PassageTable(Sequence[Passage]):
