@@ -175,7 +175,9 @@ class BuildCache:
         return {h: np.frombuffer(b, dtype=np.float32) for h, b in self._get("vec", "v", model, keys).items()}
 
     def put(self, model: str, items: dict[str, np.ndarray]) -> None:
-        self._put("vec", [(model, h, v.astype(np.float32).tobytes()) for h, v in items.items()])
+        rows = list(items.items())
+        for start in range(0, len(rows), 20_000):  # in slices: a million vectors' bytes at once are gigabytes
+            self._put("vec", [(model, h, v.astype(np.float32).tobytes()) for h, v in rows[start : start + 20_000]])
 
     def terms(self, texts: Sequence[str]) -> list[dict[str, list[str]]]:
         """Lexical terms of each text (jieba words and pinyin runs), cached."""
@@ -294,8 +296,17 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
         new = {keys[i]: fresh[j] for j, i in enumerate(todo)}
         cache.put(encoder.name, new)
         cached.update(new)
-    vectors = np.vstack([cached[k] for k in keys]).astype(np.float32)
-    del cached
+        del fresh, new
+    del inputs
+    vectors = np.empty((len(keys), len(next(iter(cached.values())))), dtype=np.float32)
+    first: dict[str, int] = {}
+    for row, k in enumerate(keys):  # row by row: a million cached arrays and their stack would be two copies
+        if k in first:  # the same text twice: its vector twice
+            vectors[row] = vectors[first[k]]
+        else:
+            vectors[row] = cached.pop(k)
+            first[k] = row
+    del cached, first
     lap("embed")
     try:
         stored = store.create(generation, int(vectors.shape[1]), len(vectors))
