@@ -130,6 +130,7 @@ def _is_admin(state: BotState, update: Update) -> bool:
 # the button carries the index generation (pages of another index would not match) and the
 # offset. Any replica can serve the press, and a restart loses nothing.
 GENERATION_CHARS = 12
+EXAMPLE_MARK = "❓"  # a tapped example is asked as "❓ question" (so the chat shows what was asked)
 
 
 def _more_data(generation: str, offset: int) -> str:
@@ -454,7 +455,7 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         question = in_script(state.examples[int(rest)], "zh-Hant" if lang == "zh-Hant" else "zh-Hans")
         # the answer quotes the question, not the /start message the button sits under
-        asked = await with_retries(lambda: query.message.reply_text(f"❓ {question}"), "sendMessage")
+        asked = await with_retries(lambda: query.message.reply_text(f"{EXAMPLE_MARK} {question}"), "sendMessage")
         await answer_question(update, context, question, reply_to=asked)
     elif data == "new":
         state.conversations.clear(conversation_key(update))
@@ -473,8 +474,8 @@ def _asked_in(message: Message | None, bot_id: int, username: str) -> str | None
     if message is None or not message.text:
         return None
     text = message.text.strip()
-    if text.startswith("❓"):
-        return text[1:].strip()
+    if text.startswith(EXAMPLE_MARK):
+        return text[len(EXAMPLE_MARK):].strip()
     if text.startswith("/"):
         return text.partition(" ")[2].strip()
     if message.chat.type != ChatType.PRIVATE:

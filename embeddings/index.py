@@ -73,8 +73,7 @@ class Manifest:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        raw = json.loads(text)
+    def from_dict(cls, raw: dict) -> Manifest:
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
         fields = {f.name for f in dataclasses.fields(cls)}
@@ -416,15 +415,15 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
         else:
             raise IndexProblem(f"no index at {index_dir}: build it with 'qabot index build'")
     try:
-        text = (index_dir / MANIFEST_FILE).read_text(encoding="utf-8")
-        version = json.loads(text).get("format_version")
+        raw = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        version = raw.get("format_version")
     except (OSError, ValueError, AttributeError) as e:
         raise IndexProblem(f"the index manifest in {index_dir} is unreadable ({e}); rebuild the index") from e
     if version != FORMAT_VERSION:
         raise IndexProblem(f"the index in {index_dir} has format {version}, "
                            f"this version reads {FORMAT_VERSION}; rebuild the index")
     try:
-        return index_dir, Manifest.from_json(text)
+        return index_dir, Manifest.from_dict(raw)
     except (ValueError, TypeError) as e:
         raise IndexProblem(f"the index manifest in {index_dir} is unreadable ({e}); rebuild the index") from e
 

@@ -43,7 +43,7 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
         return []
     normalised = match_form(query)
     qv = query_vector if query_vector is not None else encoder.encode_queries([normalised])[0]
-    qv = np.ascontiguousarray(qv.reshape(1, -1), dtype=np.float32)
+    qv = np.asarray(qv, dtype=np.float32).ravel()
     n = min(index.size, max(params.dense_candidates, k))
     dense_scores, ids = index.vectors.search(qv, n)
     dense = {int(i): float(s) for i, s in zip(ids, dense_scores)}
@@ -60,7 +60,7 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     extra = [int(i) for i in matched if int(i) not in dense]
     if extra:
         vectors = index.vectors.get(extra)
-        dense.update(zip(extra, (vectors @ qv[0]).tolist()))
+        dense.update(zip(extra, (vectors @ qv).tolist()))
 
     w = params.lexical_weight
     ranked = sorted(dense, key=lambda i: dense[i] + w * float(lexical[i]), reverse=True)[:k]

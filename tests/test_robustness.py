@@ -243,12 +243,17 @@ async def test_malformed_callback_data_is_answered_without_error(bot, data):
     assert not any("Sorry, something went wrong" in m["text"] for m in api.sent())
 
 
+def _more_data(answer: dict) -> str:
+    """The callback data of the "More results" button under an answer."""
+    return next(b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row
+                if b["callback_data"].startswith("more:"))
+
+
 async def test_paging_id_from_another_chat_is_refused(bot):
     app, api = await bot()
     asked = tg.message("应勇强调了什么？", USER)
     await feed(app, asked)
-    more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
-                if b["callback_data"].startswith("more:"))
+    more = _more_data(api.sent()[-1])
     await feed(app, tg.callback(more, OTHER, 1, OTHER))  # copied to another chat: no question there
     assert api.sent("answerCallbackQuery")[-1].get("show_alert") is True
     await feed(app, tg.callback(more, USER, 1, USER, reply_to=asked["message"]))
@@ -288,8 +293,7 @@ async def test_more_results_button_works_once(bot):
     app, api = await bot()
     asked = tg.message("应勇强调了什么？", USER)
     await feed(app, asked)
-    more = next(b["callback_data"] for row in api.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
-                if b["callback_data"].startswith("more:"))
+    more = _more_data(api.sent()[-1])
     await feed(app, tg.callback(more, USER, 1, USER, reply_to=asked["message"]))
     [retired] = api.sent("editMessageReplyMarkup")
     assert all(not b["callback_data"].startswith("more:")
