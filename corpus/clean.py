@@ -121,8 +121,9 @@ def _try_repair(span: str) -> str | None:
 
 def repair_mojibake(text: str) -> tuple[str, int, int]:
     """Find spans of mojibake (UTF-8 text that went through GBK: ``?;鶎訌?``, ``?!薄⒓t``).
-    Spans whose bytes survived are decoded back; the rest are replaced by ``[…]`` so they
-    are neither shown as garbage nor lost without a trace. A stray pinyin tail left by the
+    Spans whose bytes survived are decoded back; spans with the marks of lost bytes (``?``,
+    U+FFFD) are replaced by ``[…]`` so they are neither shown as garbage nor lost without a
+    trace; rare characters without either are left alone: real text has them. A stray pinyin tail left by the
     damage (``?qiáng)``) goes with its span. Returns (text, repaired, marked)."""
     # Whole lines that round-trip cleanly are repaired outright (classic mojibake).
     lines = text.split("\n")
@@ -167,6 +168,10 @@ def repair_mojibake(text: str) -> tuple[str, int, int]:
             # in a row: ordinary text ("买入A股和B股", "真的吗?是的?"), not damage ("?!?").
             continue
         fixed = _try_repair(span)
+        if not fixed and "?" not in span and "\ufffd" not in span:
+            # Rare characters alone are not damage (黇鹿, 天瑞邨, 高畑勲, "──", "°C"): what GBK/Big5
+            # damage leaves is bytes that decode back (repaired above) or the marks of lost ones.
+            continue
         out.append(text[last:start])
         if fixed:
             out.append(fixed)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # Bump when reading or splitting changes what a file becomes: passages of unchanged files
 # are then read again instead of being taken from the previous index.
-READER_VERSION = 2
+READER_VERSION = 3
 
 __all__ = ["SUFFIXES", "UnreadableDocument", "decode", "read_document", "load_corpus", "corpus_files"]
 

@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 from corpus.clean import (
     DAMAGED_MARK,
     clean_text,
@@ -80,3 +82,12 @@ def test_ordinary_text_with_latin_letters_and_ascii_marks_is_not_damage():
     for text in ("买入A股和B股。", "使用U盘和X光检查。", "真的吗?是的?", "太好了!真好!", "👍👍很好"):
         cleaned = clean_text(text)
         assert cleaned.mojibake_marked == 0 and DAMAGED_MARK not in cleaned.text, text
+
+
+@pytest.mark.parametrize("text", ["波斯黇鹿较黇鹿大，鹿角呈掌状", "天华邨、天瑞邨（一邨）、天华", "新西兰鸲鹟像鸲鹟般",
+                                  "高畑勲・宫崎骏的作品", "『ゴジラ电撃大作戦』", "一套历法──太阳历──互相搭配",
+                                  "在150 °C真空干燥"])
+def test_rare_but_real_characters_are_not_marked_as_damage(text):
+    # real Wikipedia text (CMRC 2018): rarity alone is no evidence of mojibake
+    cleaned = clean_text(text)
+    assert cleaned.mojibake_marked == 0 and DAMAGED_MARK not in cleaned.text

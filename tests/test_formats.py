@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
@@ -132,6 +133,17 @@ def test_one_paragraph_per_line_is_kept_even_with_similar_line_lengths():
     assert paragraphs(lines) == lines
 
 
+def test_markdown_paragraph_written_over_two_lines_is_one_passage():
+    # CommonMark joins a soft line break; a two-line paragraph is too short for wrap detection
+    md = "# 秋季运动会\n\n北山小学定于下周五举行秋季运动会，\n全体学生参加，家长可以到校观看。\n\n运动会设田径和跳绳项目。\n"
+    _, passages = _read("sports.md", md.encode())
+    assert [p.text for p in passages] == ["北山小学定于下周五举行秋季运动会，全体学生参加，家长可以到校观看。",
+                                          "运动会设田径和跳绳项目。"]
+    # a file without any blank line: each line is a paragraph, as its writer meant
+    _, passages = _read("lines.md", "第一段，社区活动安排。\n第二段，志愿者报名方式。\n".encode())
+    assert len(passages) == 2
+
+
 def test_markdown_leaves_no_markup_and_keeps_lists_and_tables():
     md = ("# 活动安排\n\n本次活动由**社区服务中心**主办，详情见[官网](https://example.org)。\n\n"
           "- 上午：开幕式\n- 下午：志愿者培训\n\n| 项目 | 负责人 |\n| --- | --- |\n| 培训 | 王芳 |\n\n"
@@ -222,3 +234,30 @@ def test_a_huge_front_matter_title_is_cut_to_a_title(tmp_path: Path):
     text = "---\ntitle: " + "很长的标题" * 420 + "\n---\n正文第一段。\n"
     doc, _ = _read("long.md", text.encode())
     assert len(doc.title) <= 81 and doc.title.endswith("…")
+
+
+def test_a_docx_that_unpacks_to_too_much_is_refused_before_it_is_read(monkeypatch):
+    import zipfile
+
+    from corpus.formats import word
+
+    monkeypatch.setattr(word, "MAX_UNPACKED_BYTES", 2**20)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        with zipfile.ZipFile(io.BytesIO(files.as_docx())) as real:
+            for item in real.infolist():
+                z.writestr(item, real.read(item))
+        z.writestr("word/media/padding.bin", b"\0" * (2 * 2**20))  # compresses to a few KB
+    assert len(bomb.getvalue()) < 100_000
+    with pytest.raises(UnreadableDocument, match=r"unpacks to \d MB in \d+ parts, more than a document may \(1 MB"):
+        document_from_bytes(bomb.getvalue(), "bomb.docx")
+    assert document_from_bytes(files.as_docx(), "fine.docx")  # a normal one still reads
+
+
+def test_a_pdf_with_too_many_pages_is_refused_before_its_text_is_read(monkeypatch):
+    from corpus.formats import pdf
+
+    monkeypatch.setattr(pdf, "MAX_PAGES", 3)
+    with pytest.raises(UnreadableDocument, match="5 pages, more than"):
+        document_from_bytes(files.as_pdf(pages=5), "long.pdf")
+    assert document_from_bytes(files.as_pdf(pages=2), "short.pdf")

@@ -1,8 +1,11 @@
 """Markdown through markdown-it-py: headings, paragraphs, lists and tables, no markup left.
-A paragraph's line breaks are joined when the file is hard-wrapped; in a file written one
-paragraph per line without blank lines they separate paragraphs, as the writer meant."""
+A paragraph's lines are joined, as CommonMark reads soft line breaks, when the file separates its
+paragraphs with blank lines; in a file written one paragraph per line without any blank line they
+separate paragraphs (unless the file is hard-wrapped), as the writer meant."""
 
 from __future__ import annotations
+
+import re
 
 from corpus.formats import Block, Parsed
 from corpus.formats.layout import join_lines, list_text, paragraphs, wrap_width
@@ -27,6 +30,7 @@ def read(data: bytes) -> Parsed:
 
     meta, body, encoding = read_text(data)
     width = wrap_width(body.split("\n")) or 0
+    blank_lines = bool(re.search(r"\n[ \t]*\n", body.strip()))
     tokens = MarkdownIt("commonmark").enable("table").parse(body)
     blocks: list[Block] = []
     list_depth, items, row = 0, [], []
@@ -46,6 +50,8 @@ def read(data: bytes) -> Parsed:
             lines = _inline_lines(tok)
             if list_depth:
                 items.append(_joined(lines))
+            elif blank_lines:
+                blocks.append(Block(_joined(lines)))
             else:
                 blocks.extend(Block(text) for text in paragraphs(lines, width))
         elif tok.type == "inline" and tokens[i - 1].type in ("th_open", "td_open"):

@@ -16,15 +16,24 @@ _PAGE_NUMBER = re.compile(r"^(?:[-–—]?\s*\d{1,4}\s*[-–—]?|第\s*\d+\s*�
                           re.IGNORECASE)
 _JUNK_TITLE = re.compile(r"^(?:untitled|microsoft word\s*-.*|.*\.(?:docx?|pdf|txt|indd|tex))$", re.IGNORECASE)
 _SENTENCE_END = "。！？!?.…”」』"
+# Bounds on the work one PDF can ask for: pages walked, and text extracted.
+MAX_PAGES = 3000
+MAX_TEXT_CHARS = 50_000_000
 
 
 def _page_lines(reader) -> list[list[str]]:
-    pages = []
+    count = len(reader.pages)
+    if count > MAX_PAGES:
+        raise UnreadableDocument(f"the PDF has {count} pages, more than a document may ({MAX_PAGES})")
+    pages, total = [], 0
     for page in reader.pages:
         try:
             text = page.extract_text() or ""
         except Exception:  # pypdf raises many types on damaged content streams; one bad page is skipped
             text = ""
+        total += len(text)
+        if total > MAX_TEXT_CHARS:
+            raise UnreadableDocument(f"the PDF holds more text than a document may ({MAX_TEXT_CHARS:,} characters)")
         pages.append([line.rstrip() for line in text.replace("\r", "\n").split("\n")])
     return pages
 

@@ -12,6 +12,21 @@ from corpus.formats import Block, Parsed
 from corpus.formats.layout import list_text
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题|標題)\s*(\d)$", re.IGNORECASE)
+# A .docx is a zip: what it unpacks to is bounded before anything reads it (a 20 MB upload of
+# text unpacks to a few times that; a zip bomb to gigabytes).
+MAX_UNPACKED_BYTES = 200 * 2**20
+MAX_ENTRIES = 10_000
+
+
+def _check_size(data: bytes) -> None:
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as e:
+        raise UnreadableDocument("not a valid .docx file (damaged, or an old .doc renamed)") from e
+    unpacked = sum(e.file_size for e in entries)
+    if len(entries) > MAX_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
+        raise UnreadableDocument(f"the .docx unpacks to {unpacked / 2**20:.0f} MB in {len(entries)} parts, more than "
+                                 f"a document may ({MAX_UNPACKED_BYTES // 2**20} MB, {MAX_ENTRIES} parts)")
 
 
 def _level(paragraph) -> int:
@@ -26,6 +41,7 @@ def read(data: bytes) -> Parsed:
     import docx
     from docx.table import Table
 
+    _check_size(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
