@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, summary_ms
+from common import ROOT, machine, summary_ms, seed_engine
 
 from bot.settings import Settings
 from bot.telegram_app import build_application
@@ -114,10 +114,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp, tg.FakeTelegramServer() as server:
         tmp = Path(tmp)
-        shutil.copytree(ROOT / "corpus" / "documents", tmp / "corpus")
-        engine = Engine(EngineConfig(tmp / "corpus", tmp / "index", tmp / "data"),
-                        load_encoder(DEFAULT_MODEL, ROOT / "data").load())
-        engine.rebuild()
+        engine = seed_engine(tmp)
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, corpus_dir=tmp / "corpus",
                             data_dir=tmp / "data", index_dir=tmp / "index", questions_per_minute=0,
                             # given, so that no example questions are being made in the background

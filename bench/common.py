@@ -35,3 +35,18 @@ def machine() -> str:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def seed_engine(tmp: Path):
+    """The seed corpus copied under ``tmp`` and indexed with the default encoder, as a user's
+    first ``make run`` builds it: what the benchmarks answer from."""
+    import shutil  # noqa: PLC0415 - only the benchmarks that build an engine need these
+
+    from embeddings.encoder import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
+    from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
+
+    shutil.copytree(ROOT / "corpus" / "documents", tmp / "corpus")
+    engine = Engine(EngineConfig(tmp / "corpus", tmp / "index", tmp / "data"),
+                    load_encoder(DEFAULT_MODEL, ROOT / "data").load())
+    engine.rebuild()
+    return engine

@@ -16,18 +16,16 @@ import argparse
 import contextlib
 import json
 import random
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, peak_rss_mib, percentile
+from common import ROOT, machine, peak_rss_mib, percentile, seed_engine
 
 import bot.telegram_app as telegram_app
 from bot.settings import Settings
 from bot.telegram_app import build_application
-from embeddings.encoder import DEFAULT_MODEL, load_encoder
-from embeddings.engine import Engine, EngineConfig
+from embeddings.engine import Engine
 from tests import fake_telegram as tg
 
 QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"
@@ -104,10 +102,7 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        shutil.copytree(ROOT / "corpus" / "documents", tmp / "corpus")
-        engine = Engine(EngineConfig(tmp / "corpus", tmp / "index", tmp / "data"),
-                        load_encoder(DEFAULT_MODEL, ROOT / "data").load())
-        engine.rebuild()
+        engine = seed_engine(tmp)
         faults = not args.no_faults
         if args.compare_typing:
             before = soak(engine, questions, args.questions, args.users, faults, typing_delay=0.0)

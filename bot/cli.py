@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--gate-open", action="store_true",
-                    help="answer whatever is found, recording coverage (to calibrate the gate: bench/calibrate_gate.py)")
+                    help="answer whatever is found (the gate's threshold at 0): what the answer step alone would say")
 
     serve = sub.add_parser("serve", parents=[common], help="run the Telegram bot")
     serve.add_argument("--webhook-url", help="use a webhook at this public URL instead of long polling")
@@ -76,6 +76,7 @@ def new_engine(settings: Settings, gate_open: bool = False):
 def make_engine(settings: Settings, gate_open: bool = False):
     """The engine for ``settings``, with its index loaded (built first when missing)."""
     engine = new_engine(settings, gate_open)
+    engine.warm_up()
     report = engine.load_or_build(_progress_bar())
     if report:
         print(_summary(report), file=sys.stderr)

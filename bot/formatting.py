@@ -7,7 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from bot.render import heading, in_script, labels_for
+from bot.render import spelled_name, heading, in_script, labels_for
 from embeddings.answering import Answer
 from embeddings.search import Hit
 
@@ -99,7 +99,8 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
     lab, script = labels_for(answer.script), answer.script
     blocks: list[str] = []
     if not answer.answered:
-        blocks.append(f"🤷 {_e(lab['none'])}")
+        reading = f"<i>({_e(answer.reading)})</i>\n" if answer.reading else ""  # how a follow-up was read
+        blocks.append(f"{reading}🤷 {_e(lab['none'])}")
         if answer.suggestion:
             p = answer.suggestion.passage
             blocks.append(f"<i>{_e(lab['closest'])}:</i>\n<blockquote>{_e(in_script(p.text, script))}</blockquote>\n"
@@ -110,7 +111,7 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
     numbered = len(answer.points) > 1
     for n, point in enumerate(answer.points, 1):
         bullet = f"{n}. " if numbered else ""
-        lines.append(f"{bullet}{_highlighted(point.text, point.span, script)} "
+        lines.append(f"{bullet}{_highlighted(point.text, point.span, script, spelled_name(answer, point))} "
                      f"<i>[{_e(in_script(point.passage.citation, script))}]</i>")
     blocks.append("\n".join(lines))
     for n, ev in enumerate(answer.evidence[:max_evidence]):
@@ -119,13 +120,16 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
     return pack(blocks)
 
 
-def _highlighted(text: str, span: str, script: str) -> str:
-    """``text`` escaped, with the answer itself (``span``, a date or a name in it) in bold."""
+def _highlighted(text: str, span: str, script: str, spelled: str = "") -> str:
+    """``text`` escaped, with the answer itself (``span``, a date or a name in it) in bold, and
+    the name's pinyin after it when ``spelled`` (English questions)."""
     i = text.find(span) if span and span != text else -1
     if i < 0:
-        return _e(in_script(text, script))
+        return _e(in_script(text, script)) + (f" ({_e(spelled)})" if spelled and span == text else "")
     parts = (text[:i], span, text[i + len(span):])
-    return f"{_e(in_script(parts[0], script))}<b>{_e(in_script(parts[1], script))}</b>{_e(in_script(parts[2], script))}"
+    after = f" ({_e(spelled)})" if spelled else ""
+    return (f"{_e(in_script(parts[0], script))}<b>{_e(in_script(parts[1], script))}</b>{after}"
+            f"{_e(in_script(parts[2], script))}")
 
 
 def format_passage(hit: Hit, script: str) -> str:

@@ -5,7 +5,8 @@ terminal and ``qabot ask``. (The Telegram HTML form is in ``bot.formatting``.)""
 from __future__ import annotations
 
 from corpus.clean import to_simplified, to_traditional
-from embeddings.answering import Answer, AnswerKind
+from embeddings.answering import Answer, AnswerKind, AnswerType, Point
+from embeddings.dictionary import romanised
 
 LABELS = {
     "en": {"answer": "Answer", "people": "People", "points": "Key points", "source": "Source",
@@ -39,12 +40,24 @@ def heading(answer: Answer) -> str:
     return {AnswerKind.PEOPLE: lab["people"], AnswerKind.POINTS: lab["points"]}.get(answer.kind, lab["answer"])
 
 
+def spelled_name(answer: Answer, point: Point) -> str:
+    """For an English question whose answer names people, the pinyin of the name a point
+    gives, so an English reader can tell who it is; "" otherwise."""
+    if answer.script in ("zh-Hans", "zh-Hant") or not point.span:
+        return ""
+    if answer.kind is AnswerKind.PEOPLE or (answer.kind is AnswerKind.FACT and answer.type is AnswerType.PERSON):
+        return romanised(point.span)
+    return ""
+
+
 def render_plain(answer: Answer, max_evidence: int = 1) -> str:
     """The answer as plain text: the direct answer first, each point cited, then the
     supporting passage(s) with the answering sentences in 【】."""
     lab, script = labels_for(answer.script), answer.script
     lines = []
     if not answer.answered:
+        if answer.reading:
+            lines.append(f"({answer.reading})")
         lines.append(lab["none"])
         if answer.suggestion:
             p = answer.suggestion.passage
@@ -56,7 +69,9 @@ def render_plain(answer: Answer, max_evidence: int = 1) -> str:
     numbered = len(answer.points) > 1
     for n, point in enumerate(answer.points, 1):
         prefix = f"{n}. " if numbered else ""
-        lines.append(f"{prefix}{in_script(point.text, script)} [{in_script(point.passage.citation, script)}]")
+        spelled = spelled_name(answer, point)
+        text = point.text.replace(point.span, f"{point.span} ({spelled})", 1) if spelled else point.text
+        lines.append(f"{prefix}{in_script(text, script)} [{in_script(point.passage.citation, script)}]")
     for ev in answer.evidence[:max_evidence]:
         lines += ["", f"{lab['evidence']}:"]
         marked = [f"【{s}】" if j in ev.key else s for j, s in enumerate(ev.sentences)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import logging
 import secrets
 import statistics
@@ -15,6 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from cachetools import TTLCache
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -46,18 +48,19 @@ from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, forma
 from bot.formatting import escape as _e
 from bot.settings import Settings
 from bot.transport import Progress, TolerantBot, describe_start_failure, redact_token_in_logs, with_retries
-from corpus.clean import script_of, to_simplified
+from corpus.clean import script_of
 from corpus.errors import QabotError, UnknownDocument
 from corpus.library import Entry, add_document, catalog, find_entry, remove_document
 from bot.render import in_script
-from embeddings.answering import analyse
-from embeddings.answering.extract import find_people
 from embeddings.answering.followup import Conversations
 from embeddings.engine import Engine, RebuildInProgress
+from embeddings.examples import Examples, make_examples
 
 log = logging.getLogger(__name__)
 
 PAGE = 3
+# "More results" pages through this many passages at most: a forged offset asks for no more.
+MAX_RESULTS = 30
 TYPING_DELAY = 0.5  # seconds an answer may take before the typing indicator is shown
 DOCS_PAGE = 10
 MAX_TITLE_SHOWN = 80
@@ -77,13 +80,16 @@ class BotState:
 
     settings: Settings
     engine: Engine
-    examples: list[str] = field(default_factory=list)
+    examples: Examples = field(default_factory=Examples)
     started: float = field(default_factory=time.time)
     answered: int = 0
     durations: deque = field(default_factory=lambda: deque(maxlen=2000))
     recent: dict[int, deque] = field(default_factory=dict)
     refused: OrderedDict = field(default_factory=OrderedDict)  # user id -> when a stranger was last told no
     conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
+    # (chat id, question message id) -> how a follow-up was understood, for its "More results";
+    # kept as long as a conversation's context, bounded. Another replica reads the question as written.
+    readings: TTLCache = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=15 * 60))
     reindexing: bool = False
     examples_task: asyncio.Task | None = None
 
@@ -213,6 +219,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         answer = await asyncio.to_thread(state.engine.answer, question, state.settings.top_k, conversation)
     finally:
         typing.cancel()
+    if answer.reading and answer.analysis:  # "More results" pages through what was answered
+        state.readings[(message.chat_id, message.message_id)] = answer.analysis.text
     more = state.generation() if answer.answered and len(answer.hits) > len(answer.evidence[:2]) else None
     markup = _answer_buttons(more, min(2, len(answer.evidence)), lang) if answer.answered else None
     try:
@@ -246,13 +254,14 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot knows, how to ask, example questions as buttons."""
     state = _state(context)
-    if not state.examples and state.examples_task is not None:  # just started: give them a moment
+    if state.examples_task is not None and not state.examples_task.done():  # just started: give them a moment
         await asyncio.wait([state.examples_task], timeout=3)
+    lang = _lang(update)
     info = state.engine.info()
-    text = say("start", _lang(update), documents=info.documents, passages=info.passages)
-    script = "zh-Hant" if _lang(update) == "zh-Hant" else "zh-Hans"
-    buttons = [[InlineKeyboardButton(in_script(q, script), callback_data=f"ex:{i}")]
-               for i, q in enumerate(state.examples[:3])]
+    text = say("start", lang, documents=info.documents, passages=info.passages)
+    group, examples = state.examples.for_language(lang)  # the button names its list: a tap reads the same one
+    buttons = [[InlineKeyboardButton(_example_text(q, lang), callback_data=f"ex:{group}:{i}")]
+               for i, q in enumerate(examples[:3])]
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                               reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
 
@@ -445,15 +454,27 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await message.reply_text(say("unknown", _lang(update), command=shown), do_quote=True)
 
 
+def _number(text: str, below: int) -> int | None:
+    """A button's number: ASCII digits only ("²".isdigit() is true, int("²") raises) and below
+    ``below``; None for anything else (a forged or stale press)."""
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        return None
+    n = int(text)
+    return n if n < below else None
+
+
 async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Example-question buttons, “more results”, “new topic” and the admins' buttons. Every
     press is answered (a press left unanswered spins on the user's screen), whatever its data."""
     state, query, lang = _state(context), update.callback_query, _lang(update)
     data = (query.data or "")[:64]
     kind, _, rest = data.partition(":")
-    if kind == "ex" and rest.isdigit() and int(rest) < len(state.examples):
+    group, _, number = rest.partition(":")
+    examples = state.examples.group(group)
+    example = _number(number, len(examples)) if kind == "ex" else None
+    if example is not None:
         await query.answer()
-        question = in_script(state.examples[int(rest)], "zh-Hant" if lang == "zh-Hant" else "zh-Hans")
+        question = _example_text(examples[example], lang)
         # the answer quotes the question, not the /start message the button sits under
         asked = await with_retries(lambda: query.message.reply_text(f"{EXAMPLE_MARK} {question}"), "sendMessage")
         await answer_question(update, context, question, reply_to=asked)
@@ -490,15 +511,16 @@ async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest
     generation, _, offset_s = rest.partition(":")
     asked = query.message.reply_to_message if query.message else None
     question = tidy_question(_asked_in(asked, context.bot.id, context.bot.username or "") or "")
-    if (not question or not offset_s.isdigit() or not generation
-            or generation != state.generation()[:GENERATION_CHARS]):
+    if asked is not None:  # a follow-up: as it was understood ("他们" = the people named before)
+        question = state.readings.get((asked.chat_id, asked.message_id), question)
+    offset = _number(offset_s, MAX_RESULTS)
+    if not question or offset is None or not generation or generation != state.generation()[:GENERATION_CHARS]:
         await query.answer(say("stale", lang), show_alert=True)
         return
     if state.over_rate_limit(query.from_user.id):
         await query.answer(say("rate", lang), show_alert=True)
         return
-    offset = int(offset_s)
-    hits = await asyncio.to_thread(state.engine.search, question, offset + PAGE + 1)
+    hits = await asyncio.to_thread(state.engine.search, question, min(offset + PAGE + 1, MAX_RESULTS))
     page = hits[offset : offset + PAGE]
     if not page:
         await query.answer(say("no_more", lang))
@@ -508,7 +530,7 @@ async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest
         await query.edit_message_reply_markup(_answer_buttons(None, 0, lang))
     except TelegramError as e:
         log.debug("Could not retire the More button: %s", e)
-    more = _more_button(generation, offset + PAGE, lang) if len(hits) > offset + PAGE else None
+    more = _more_button(generation, offset + PAGE, lang) if len(hits) > offset + PAGE < MAX_RESULTS else None
     await send_chunks(query.message, format_hits(page, script_of(question), offset), more)
 
 
@@ -527,7 +549,7 @@ async def _admin_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, da
         await run_reindex(state, query.message, lang)
     elif data.startswith("docs:"):
         await query.answer()
-        page = int(data[5:]) if data[5:].isdigit() else 0
+        page = _number(data[5:], 10_000) or 0
         text, markup = docs_page(await asyncio.to_thread(_catalog, state), page, lang)
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
     elif data.startswith("rm:"):
@@ -661,40 +683,24 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 # --- wiring -----------------------------------------------------------------------------
 
-EXAMPLE_SOURCE_PASSAGES = 2000
+def _example_text(question: str, lang: str) -> str:
+    """An example question as the user sees it: Chinese ones in the user's script."""
+    return question if question.isascii() else in_script(question, "zh-Hant" if lang == "zh-Hant" else "zh-Hans")
 
 
-def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> list[str]:
-    """Example questions for /start: the configured ones, or questions made from the
-    documents (a person named, a section title) that the engine verifiably answers, one of
-    each kind where possible."""
+def pick_examples(engine: Engine, settings: Settings, n: int = 3) -> Examples:
+    """Example questions for /start: the configured ones (for every language), or questions
+    made from the documents that the engine answers (``embeddings.examples``)."""
     if settings.example_questions:
-        return list(settings.example_questions[:n])
-    candidates = []
-    for p in engine.index.passages[:EXAMPLE_SOURCE_PASSAGES]:  # read on demand: a large index is not walked
-        for _, name in find_people(to_simplified(p.text))[:1]:
-            candidates.append(f"{name}是谁？")
-        section = to_simplified(p.section)
-        if section:
-            speech = section.endswith(("强调", "要求", "指出", "表示"))
-            candidates.append(f"{section}了什么？" if speech else f"{section}有哪些情况？")
-    candidates.append("What was emphasized?")
-    chosen: list[str] = []
-    kinds: set[str] = set()
-    for q in dict.fromkeys(candidates):
-        if len(chosen) >= n:
-            break
-        kind = analyse(q).type
-        if kind not in kinds and engine.answer(q).answered:
-            chosen.append(q)
-            kinds.add(kind)
-    return chosen
+        configured = tuple(settings.example_questions[:n])
+        return Examples(configured, configured)
+    return make_examples(engine.index.passages, lambda q: engine.answer(q).answered, n)
 
 
 async def _post_init(application: Application) -> None:
     state: BotState = application.bot_data["state"]
     await application.bot.set_my_commands(COMMANDS)
-    if not state.examples:  # made in the background: answering starts at once
+    if not (state.examples.zh or state.examples.en):  # made in the background: answering starts at once
         state.examples_task = asyncio.create_task(_make_examples(state))
 
 

@@ -189,6 +189,22 @@ class Engine:
                 return False
         return True
 
+    def warm_up(self) -> threading.Thread:
+        """Load what the first answers would otherwise wait for — the answer step's models and
+        the English dictionary (a second or two each) — in a background thread."""
+        def load() -> None:
+            from embeddings import dictionary  # noqa: PLC0415
+
+            for part in (lambda: getattr(self.composer, "selector", None), dictionary.load):
+                try:
+                    part()
+                except Exception as e:  # answering meets it again and says so; a warm-up only saves time
+                    log.warning("Warm-up: %s", e)
+
+        thread = threading.Thread(target=load, name="qabot-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def info(self) -> EngineInfo:
         m = self.index.manifest
         return EngineInfo(m.documents, m.passages, m.model, m.index_type, self.store.describe(), m.built_at,

@@ -76,7 +76,7 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
             "sentence": answer.points[0].sentence if answer.points else "",
             "anchored": bool(answer.points and answer.points[0].anchored),
             "coverage": None if answer.coverage is None else round(answer.coverage, 3),
-            "sentence_coverage": None if answer.sentence_coverage is None else round(answer.sentence_coverage, 3),
+            "confidence": None if answer.confidence is None else round(answer.confidence, 3),
             "top_score": round(hits[0].score, 4) if hits else None,
         })
     groups = defaultdict(list)

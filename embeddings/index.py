@@ -33,7 +33,7 @@ __all__ = ["INDEX_FILE", "IndexParams"]  # re-exported: where callers knew them 
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 PASSAGES_FILE = "passages.jsonl"
 OFFSETS_FILE = "passages.offsets.npy"  # where each passage's line starts: passages are read on demand
 LEXICAL_DIR = "bm25"  # bm25s over jieba words
@@ -123,7 +123,7 @@ class BuildCache:
     by every build: vectors (per model) and lexical terms (per tokenizer version), so a
     rebuild only embeds and segments what changed."""
 
-    TERMS_VERSION = "jieba+name-pinyin-3"
+    TERMS_VERSION = "jieba+name-pinyin-wade-giles-4"
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,32 @@ def segment(text: str) -> tuple[str, ...]:
     return tuple(t for t in jieba.lcut(text) if _WORD.search(t) and t.strip())
 
 
+# jieba's part-of-speech tags of function words: a character tagged so is no surname (和, 在, 那).
+_FUNCTION_TAGS = frozenset("c p u d r y e o m q f uj ul uz ug uv ud zg".split())
+
+
+@lru_cache(maxsize=1)
+def surnames(min_names: int = 10) -> frozenset[str]:
+    """Chinese surnames, from jieba's dictionary: the first characters of at least ``min_names``
+    of the two- and three-character person names (tag ``nr``) it lists, function words left out.
+    About 400, the common ones and the rarer ones real text uses (倪, 应, 覃)."""
+    from collections import Counter
+    from pathlib import Path
+
+    import jieba
+
+    starts: Counter[str] = Counter()
+    single: dict[str, str] = {}
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as f:
+        for line in f:
+            word, _, flag = line.split()
+            if flag == "nr" and len(word) in (2, 3):
+                starts[word[0]] += 1
+            elif len(word) == 1:
+                single[word] = flag
+    return frozenset(c for c, n in starts.items() if n >= min_names and single.get(c) not in _FUNCTION_TAGS)
+
+
 def word_frequency(word: str) -> int:
     """How often jieba's dictionary has seen ``word`` (0 when unknown)."""
     return segmenter().dt.FREQ.get(word) or 0
@@ -60,20 +86,43 @@ _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z]+")
 
 
+@lru_cache(maxsize=1)
+def _wade_giles() -> dict[str, str]:
+    """Toneless pinyin syllable -> its Wade-Giles spelling without apostrophes (qing -> ching,
+    guo -> kuo, xiong -> hsiung), from pypinyin's conversion table. (Its conversion routine
+    misspells some syllables, "lai" as "lei"; the table is right.) Empty if the table moved."""
+    try:
+        from pypinyin.style.wadegiles import _convert_table  # noqa: PLC0415
+    except ImportError:
+        return {}
+    return {py: wg.replace("'", "") for py, wg in _convert_table}
+
+
 def pinyin_terms(text: str) -> list[str]:
     """Passage side of the pinyin channel: the toneless pinyin of every 2 and 3 consecutive
-    Han characters (``应勇`` -> ``yingyong``, ``青和居`` -> ``qingheju``), so English questions
-    that spell Chinese names and places can match them."""
+    Han characters (``应勇`` -> ``yingyong``, ``青和居`` -> ``qingheju``), and the same in
+    Wade-Giles where it differs (``赖清德`` -> ``laichingte``, ``高雄`` -> ``kaohsiung``), so
+    English questions that spell Chinese names and places either way can match them."""
+    out = [term for run in _HAN_RUN.findall(text) for term in _run_terms(run)]
+    return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=65_536)
+def _run_terms(run: str) -> tuple[str, ...]:
+    """``pinyin_terms`` of one run of Han characters; cached, because the answer step asks for
+    the clauses and windows of the same sentences again and again."""
     from pypinyin import lazy_pinyin  # noqa: PLC0415 - loads its dictionary on first use
 
-    out = []
-    for run in _HAN_RUN.findall(text):
-        syllables = lazy_pinyin(run, v_to_u=False)
-        if len(syllables) != len(run):
-            continue
-        for n in (2, 3):
-            out.extend("".join(syllables[i : i + n]) for i in range(len(syllables) - n + 1))
-    return out
+    syllables = lazy_pinyin(run, v_to_u=False)
+    if len(syllables) != len(run):
+        return ()
+    wade = _wade_giles()
+    spellings = [syllables]
+    wg = [wade.get(x.replace("v", "ü"), x) for x in syllables]
+    if wg != syllables:
+        spellings.append(wg)
+    return tuple("".join(spelled[i : i + n]) for spelled in spellings for n in (2, 3)
+                 for i in range(len(spelled) - n + 1))
 
 
 # jieba's tags for proper names: person, place, organisation, other proper noun
@@ -107,24 +156,37 @@ def name_pinyin_terms(text: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _splits_into(word: str, n: int) -> bool:
-    """Whether ``word`` is exactly ``n`` toneless pinyin syllables."""
+    """Whether ``word`` is exactly ``n`` toneless syllables of pinyin or Wade-Giles."""
     if n == 1:
-        return is_plain_pinyin_syllable(word)
+        return is_plain_pinyin_syllable(word) or word in _wade_giles_syllables()
     return any(is_plain_pinyin_syllable(word[:i]) and _splits_into(word[i:], n - 1)
                for i in range(1, min(len(word), 6) + 1))
 
 
+@lru_cache(maxsize=1)
+def _wade_giles_syllables() -> frozenset[str]:
+    return frozenset(_wade_giles().values())
+
+
 def latin_pinyin_terms(text: str) -> list[str]:
-    """Query side: runs of 1-3 Latin words that spell 2 or 3 pinyin syllables
-    (``Ying Yong`` -> ``yingyong``, ``Donghu`` -> ``donghu``)."""
-    words = _LATIN_WORD.findall(text.lower())
+    """Query side: runs of 1-3 Latin words that spell 2 or 3 syllables of pinyin or Wade-Giles
+    (``Ying Yong`` -> ``yingyong``, ``Donghu`` -> ``donghu``, ``Ching-te`` -> ``chingte``),
+    tone marks and apostrophes dropped; a name written given name first ("Ching-te Lai") is
+    tried surname first too."""
+    import unicodedata  # noqa: PLC0415
+
+    plain = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+    plain = re.sub(r"['’]s\b", "", plain)  # "Huning's"
+    words = _LATIN_WORD.findall(plain.replace("'", "").replace("’", ""))
     out = []
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
-            joined = "".join(words[i : i + n])
-            if len(joined) <= 18 and (_splits_into(joined, 2) or _splits_into(joined, 3)):
-                out.append(joined)
-    return out
+            run = words[i : i + n]
+            for order in (run, run[-1:] + run[:-1]) if n > 1 else (run,):
+                joined = "".join(order)
+                if len(joined) <= 18 and (_splits_into(joined, 2) or _splits_into(joined, 3)):
+                    out.append(joined)
+    return list(dict.fromkeys(out))
 
 
 class _Idf(Mapping):
@@ -210,6 +272,23 @@ class BM25:
         else:
             total = unseen * sum(1 for t in terms if t in self.idf)
         return total * (self.k1 + 1) / 2 or 1.0
+
+    def group_scores(self, groups: Sequence[Sequence[Sequence[str]]]) -> tuple[np.ndarray, float]:
+        """For a query whose words each stand for several terms (an English word's Chinese
+        senses, a name's spellings): every group counts once, with the best of its alternatives
+        in each document (an alternative is one term, or the terms of a word the segmenter
+        splits, together). Returns the summed scores and the best possible sum (each group by
+        its best alternative, as ``max_score``). Within a query BM25's idf makes a rare word or
+        name count for more than one that occurs almost everywhere."""
+        total = np.zeros(self.n, dtype=np.float32)
+        best = 0.0
+        for group in groups:
+            known = [alt for alt in group if alt and all(t in self._vocab for t in alt)]
+            if not known:
+                continue
+            total += np.max(np.vstack([self.scores(alt) for alt in known]), axis=0)
+            best += max(sum(self.idf[t] for t in alt) for alt in known) * (self.k1 + 1) / 2
+        return total, best
 
     def normalised_scores(self, query_terms: Sequence[str], count_unknown: bool = True) -> np.ndarray:
         """Scores divided by ``max_score``, clipped to [0, 1]."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,10 @@ from corpus.clean import match_form
 from corpus.model import Passage
 from embeddings.encoder import Encoder
 from embeddings.index import LoadedIndex
-from embeddings.lexical import latin_pinyin_terms, tokenize
+from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
+from embeddings.lexical import BM25, STOPWORDS, latin_pinyin_terms, tokenize
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,14 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     dense_scores, ids = index.vectors.search(qv, n)
     dense = {int(i): float(s) for i, s in zip(ids, dense_scores)}
 
-    lexical = index.bm25.normalised_scores(tokenize(normalised))
-    spelled = latin_pinyin_terms(normalised)
-    if spelled:  # names and places written in pinyin ("Ying Yong", "Donghu")
-        pinyin = index.pinyin_bm25.normalised_scores(spelled, count_unknown=False)
-        lexical = np.maximum(lexical, params.pinyin_share * pinyin)
+    if _HAN.search(normalised):
+        lexical = index.bm25.normalised_scores(tokenize(normalised))
+        spelled = latin_pinyin_terms(normalised)
+        if spelled:  # names and places written in pinyin ("Ying Yong", "Donghu")
+            pinyin = index.pinyin_bm25.normalised_scores(spelled, count_unknown=False)
+            lexical = np.maximum(lexical, params.pinyin_share * pinyin)
+    else:
+        lexical = english_lexical(index.bm25, index.pinyin_bm25, query)
     # The strongest lexical matches join the candidates; their dense score is computed exactly.
     matched = np.flatnonzero(lexical > 0)
     if len(matched) > params.dense_candidates:
@@ -66,3 +73,28 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     ranked = sorted(dense, key=lambda i: dense[i] + w * float(lexical[i]), reverse=True)[:k]
     return [Hit(index.passages[i], dense[i] + w * float(lexical[i]), dense[i], float(lexical[i]), r)
             for r, i in enumerate(ranked, 1)]
+
+
+def english_groups(query: str, bm25: BM25) -> list[list[tuple[str, ...]]]:
+    """An English question's phrases as groups of the Chinese terms this corpus holds: each
+    dictionary sense as a term, or as the terms the segmenter makes of it ("国家电网公司")."""
+    groups = []
+    for p in phrases(query, STOPWORDS | ENGLISH_STOPWORDS):
+        alternatives = []
+        for word in sorted(p.chinese):
+            alt = (word,) if word in bm25.idf else tuple(t for t in tokenize(word) if t != word)
+            if alt and all(t in bm25.idf for t in alt):
+                alternatives.append(alt)
+        if alternatives:
+            groups.append(alternatives)
+    return groups
+
+
+def english_lexical(bm25: BM25, pinyin_bm25: BM25, query: str) -> np.ndarray:
+    """The lexical score of an English question, in [0, 1]: its phrases through the dictionary
+    (``english_groups``) and the names it spells in pinyin, each one group, normalised together."""
+    words, words_best = bm25.group_scores(english_groups(query, bm25))
+    spelled = latin_pinyin_terms(match_form(query))
+    names, names_best = pinyin_bm25.group_scores([[(t,)] for t in spelled])
+    best = words_best + names_best
+    return np.clip((words + names) / best, 0.0, 1.0) if best else np.zeros(bm25.n, dtype=np.float32)

@@ -11,13 +11,11 @@ from tests.fakes import HashEncoder
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "corpus" / "documents"
 SEED_FILE = next(SEED_DIR.glob("000_*.txt"))
-# The shared question set when it sits beside the checkout, else the copy kept in the repo.
-_SHARED_EVAL = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-EVAL_FILE = _SHARED_EVAL if _SHARED_EVAL.exists() else ROOT / "tests" / "data" / "dev.jsonl"
+# The repo's own copies: a local run and a user's fresh clone test the same files.
+EVAL_FILE = ROOT / "tests" / "data" / "dev.jsonl"
 # Our own questions about the seed: on-topic ones it does not answer, and rewordings.
 PROBES_FILE = ROOT / "tests" / "data" / "seed_probes.jsonl"
-_SHARED_FOLLOWUPS = ROOT.parent / "shared" / "eval" / "followups.jsonl"
-FOLLOWUPS_FILE = _SHARED_FOLLOWUPS if _SHARED_FOLLOWUPS.exists() else ROOT / "tests" / "data" / "followups.jsonl"
+FOLLOWUPS_FILE = ROOT / "tests" / "data" / "followups.jsonl"
 # The converted model is cached here between runs (git-ignored, like the index).
 MODEL_DATA_DIR = ROOT / "data"
 
@@ -45,6 +43,22 @@ date: 2026-04-12
 李明强调，要加快推进城市绿化工程，年内新增公园绿地50公顷。
 李明要求，各区要落实垃圾分类责任，确保主干道每天清扫两次。
 会议还听取了各区工作汇报。
+"""
+
+
+# A report of the seed's kind (a tour, who accompanied, what was stressed), written for the tests:
+# the answer step must hold on documents it has never seen, not only on the seed.
+TOUR_REPORT = """张华在江城调研时强调 扎实推进乡村振兴 加快农业科技创新
+
+本报讯：5月12日至14日，省委书记张华到江城市调研。他先后来到青山镇、白河村，实地察看农田水利建设情况。
+
+在白河村，张华走进村民家中，询问收入和生活情况。张华强调，要坚持农业农村优先发展，扎实推进乡村振兴，让农民群众过上更好的日子。
+
+在江城市农业科技园，张华详细了解种业创新情况。他指出，要加快培育具有自主知识产权的优良品种，把种子牢牢攥在自己手中。
+
+张华还主持召开座谈会，听取江城市委和市政府工作汇报。江城市去年粮食产量达到86万吨，新建高标准农田12万亩。
+
+省委常委、秘书长刘洋陪同调研。
 """
 
 
@@ -86,26 +100,32 @@ def real_engine(real_encoder, tmp_path_factory) -> Engine:
     return seed_engine(real_encoder, tmp_path_factory.mktemp("real"))
 
 
+def built_engine(encoder, base: Path, files: dict[str, str], with_seed: bool = False) -> Engine:
+    """A built engine over ``files`` (name -> text) under ``base``, the seed beside them if asked."""
+    corpus = base / "corpus"
+    corpus.mkdir()
+    if with_seed:
+        shutil.copy(SEED_FILE, corpus / SEED_FILE.name)
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), encoder)
+    engine.rebuild()
+    return engine
+
+
 @pytest.fixture(scope="session")
 def handmade_engine(real_encoder, tmp_path_factory) -> Engine:
     """A small document of our own, indexed with the real model."""
-    base = tmp_path_factory.mktemp("handmade")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    (corpus / "xinghe.md").write_text(HANDMADE, encoding="utf-8")
-    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), real_encoder)
-    engine.rebuild()
-    return engine
+    return built_engine(real_encoder, tmp_path_factory.mktemp("handmade"), {"xinghe.md": HANDMADE})
 
 
 @pytest.fixture(scope="session")
 def two_speaker_engine(real_encoder, tmp_path_factory) -> Engine:
     """The seed and a second document with another speaker, indexed with the real model."""
-    base = tmp_path_factory.mktemp("two-speakers")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED_FILE, corpus / SEED_FILE.name)
-    (corpus / "citynews.md").write_text(CITY_NEWS, encoding="utf-8")
-    engine = Engine(EngineConfig(corpus, base / "index", base / "data"), real_encoder)
-    engine.rebuild()
-    return engine
+    return built_engine(real_encoder, tmp_path_factory.mktemp("two-speakers"), {"citynews.md": CITY_NEWS}, True)
+
+
+@pytest.fixture(scope="session")
+def report_engine(real_encoder, tmp_path_factory) -> Engine:
+    """A news report written for the tests (``TOUR_REPORT``) beside the seed, indexed with the real model."""
+    return built_engine(real_encoder, tmp_path_factory.mktemp("report"), {"jiangcheng.txt": TOUR_REPORT}, True)

@@ -9,6 +9,7 @@ import pytest
 from telegram import Update
 
 from bot.settings import Settings
+from corpus.clean import to_traditional
 from embeddings.engine import Engine
 from tests import fake_telegram as tg
 from tests.conftest import seed_engine
@@ -43,6 +44,7 @@ async def feed(app, update: dict):
 
 async def test_start_registers_commands_and_offers_example_buttons(bot):
     app, api = await bot()
+    await app.bot_data["state"].examples_task  # made in the background at start: wait for them, not a clock
     assert [c["command"] for c in api.sent("setMyCommands")[0]["commands"]] == ["start", "help", "ask", "reindex",
                                                                               "stats", "new", "docs", "remove"]
     await feed(app, tg.message("/start", USER))
@@ -50,12 +52,21 @@ async def test_start_registers_commands_and_offers_example_buttons(bot):
     assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
     assert "<b>1</b> document(s)" in msg["text"] and "<b>17</b> passages" in msg["text"]
     buttons = [row[0] for row in msg["reply_markup"]["inline_keyboard"]]
-    assert len(buttons) == 3 and [b["callback_data"] for b in buttons] == ["ex:0", "ex:1", "ex:2"]
+    # the user's Telegram is in English: English examples, about the documents' people
+    assert len(buttons) == 3 and [b["callback_data"] for b in buttons] == ["ex:en:0", "ex:en:1", "ex:en:2"]
+    assert all(b["text"].isascii() and b["text"].endswith("?") for b in buttons)
     # tapping an example asks it, and it is answered (the examples are checked against the index)
-    await feed(app, tg.callback("ex:0", USER, msg.get("message_id", 1)))
+    await feed(app, tg.callback("ex:en:0", USER, msg.get("message_id", 1)))
     assert api.sent("answerCallbackQuery")
-    answer = api.sent()[-1]["text"]
-    assert "没有找到" not in answer and "do not answer" not in answer
+    asked, answer = (m["text"] for m in api.sent()[-2:])
+    assert asked == f"❓ {buttons[0]['text']}" and "do not answer" not in answer
+    # in traditional Chinese: Chinese examples in the user's script
+    await feed(app, tg.message("/start", USER + 1, lang="zh-hant"))
+    buttons = [row[0] for row in api.sent(chat_id=USER + 1)[0]["reply_markup"]["inline_keyboard"]]
+    assert [b["callback_data"] for b in buttons] == ["ex:zh:0", "ex:zh:1", "ex:zh:2"]
+    assert all(b["text"] == to_traditional(b["text"]) and not b["text"].isascii() for b in buttons)
+    await feed(app, tg.callback("ex:zh:2", USER + 1, 1))
+    assert "没有找到" not in api.sent(chat_id=USER + 1)[-1]["text"]
 
 
 async def test_private_question_is_answered_with_names_typing_and_a_reply(bot, monkeypatch):
@@ -130,7 +141,7 @@ async def test_more_results_for_a_group_question_reads_it_without_the_command(bo
 
 async def test_not_covered_question_says_so(bot):
     app, api = await bot()
-    await feed(app, tg.message("What is the capital of France?", USER))
+    await feed(app, tg.message("What is the population of Wuhan?", USER))
     text = api.sent()[-1]["text"]
     assert text.startswith("🤷 The documents do not answer this question.") and "Closest passage" in text
     assert "reply_markup" not in api.sent()[-1]

@@ -82,3 +82,31 @@ def test_english_words_found_through_the_dictionary_and_pinyin():
     terms = weighted_terms(analyse("What is the population of Wuhan?"), bm25)
     assert coverage(terms, "武汉的人口为1200万") == 1.0
     assert coverage(terms, "武汉的社区") < 0.7
+
+
+def test_surnames_come_from_the_dictionary_not_from_a_document():
+    from embeddings.lexical import surnames
+
+    names = surnames()
+    assert {"王", "李", "倪", "应", "覃", "阎"} <= names and len(names) > 300
+    assert not {"和", "在", "的", "与", "那", "了"} & names  # function words
+
+
+def test_titles_are_positions_not_memberships():
+    assert extract.find_people("志愿者王明和党员李华参加了活动") == []
+    assert extract.find_people("校长林晓明出席") == [("校长", "林晓明")]
+
+
+def test_a_meeting_that_opens_the_clause_is_not_part_of_the_role():
+    assert extract.find_people("发布会上市长李明表示") == [("市长", "李明")]
+    assert extract.find_people("在年度总结会上区长王强指出") == [("区长", "王强")]
+
+
+def test_rooms_are_not_places_by_their_ending():
+    assert [p.text for p in extract.places("他走进会议室和活动室")] == []
+
+
+def test_place_names_the_segmenter_splits_are_joined():
+    for text, place in [("他来到青山镇调研", "青山镇"), ("他来到白河村", "白河村"), ("在防城港市木排村", "防城港市木排村"),
+                        ("在珠海市香洲区湾仔街道人大代表中心联络站", "珠海市香洲区湾仔街道")]:
+        assert place in [p.text for p in extract.places(text)], text

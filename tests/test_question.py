@@ -3,7 +3,7 @@ Most questions are about documents other than the seed (a school, a company, a c
 
 import pytest
 
-from embeddings.answering import AnswerType, analyse
+from embeddings.answering import AnswerType, analyse, extract
 
 T = AnswerType
 
@@ -63,7 +63,7 @@ def test_words_around_the_question_phrase():
     assert a.before == "东湖新城社区的党委书记" and a.after == ""
     a = analyse("《战国无双3》是由哪两个公司合作开发的？")
     assert a.before.endswith("《战国无双3》") and a.after.startswith("合作开发")
-    assert analyse("应勇以什么身份到社区报到？").after == "身份到社区报到"
+    assert analyse("应勇以什么身份到社区报到？").after == "到社区报到"
 
 
 def test_units_and_plurals():
@@ -77,3 +77,20 @@ def test_units_and_plurals():
 def test_english_names_spelled_in_pinyin():
     a = analyse("Who attended the field research with Ying Yong?")
     assert "yingyong" in a.pinyin and a.cross_lingual
+
+
+def test_a_noun_that_does_not_type_the_answer_stays_with_the_words_after_it():
+    assert analyse("出现了什么倾向？").after == "倾向"  # answered by "机关化倾向"
+    a = analyse("他以什么身份参加活动？")  # a type noun: the slot between 以 and 参加 holds it
+    assert a.type is AnswerType.ROLE and a.after == "参加活动"
+    sl = extract.slot(a, "他以普通党员身份参加活动")
+    assert sl and "普通党员" in sl.text
+
+
+def test_english_which_questions_are_typed_through_the_dictionary():
+    assert analyse("Which university did she visit?").type is AnswerType.ORGANISATION
+    assert analyse("Which cities did he tour?").type is AnswerType.PLACE
+    assert analyse("Which two facilities did he see?").type is AnswerType.DESCRIPTION
+    assert analyse("How many households were visited?").units == ("户",)
+    assert set(analyse("How many members attended?").units) == {"人", "名", "位"}
+    assert analyse("How many patents does it hold?").units == ()

@@ -14,22 +14,21 @@ import re
 from dataclasses import dataclass
 
 from embeddings.answering.question import MEASURES, AnswerType, QuestionAnalysis
-from embeddings.lexical import segment, tag
+from embeddings.dictionary import is_place_name
+from embeddings.lexical import segment, surnames, tag
 
 # Role titles: general Chinese vocabulary of positions (not taken from any document).
 TITLES = ("总支书记", "党委书记", "书记", "副主任", "主任", "部长", "队长", "组长", "常委", "市长", "省长", "区长",
-          "县长", "镇长", "主席", "委员", "局长", "处长", "院长", "校长", "经理", "董事长", "志愿者", "党员", "社长",
-          "厅长", "秘书长", "会长", "总监", "负责人", "代表", "主管", "总裁", "教授", "主任委员", "总经理", "总理",
-          "部长助理", "大使", "司令", "总统", "首相", "议员", "教练", "主编", "所长", "站长", "班长", "馆长")
-# The 100 most common surnames plus a few more: used only right after a role title, where
-# jieba's name tag is missing for rare given names.
-SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
-               "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
-               "万钱严覃武戴莫孔向汤倪应鲁葛易常乔赖文庞樊兰殷施洪")
+          "县长", "镇长", "乡长", "村长", "州长", "主席", "委员", "委员长", "局长", "处长", "司长", "署长", "院长",
+          "校长", "经理", "董事长", "董事", "理事长", "执行长", "行长", "社长", "厅长", "秘书长", "会长", "总监",
+          "负责人", "代表", "主管", "总裁", "教授", "主任委员", "总经理", "总理", "部长助理", "大使", "司令",
+          "总统", "首相", "议员", "教练", "主编", "所长", "站长", "班长", "馆长", "总干事", "顾问")
+# A title comes first in "<role><name>"; a name after it starts with a surname.
+SURNAMES = surnames()
 _PERSON = re.compile(
     r"(?P<role>[^，。；：,;:“”]{0,40}?(?:" + "|".join(TITLES) + r"))"
     r"(?P<name>[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?)"
-    r"(?=等|参加|出席|陪同|主持|介绍|表示|说|强调|指出|要求|，|。|；|、|,|$)"
+    r"(?=等|参加|出席|陪同|主持|介绍|表示|说|强调|指出|要求|一同|亦|也|及|和|与|，|。|；|、|,|$)"
 )
 # Units a quantity is counted in: the measure words questions count in, plus common units.
 UNITS = tuple(sorted(set(MEASURES) | {"%", "％", "万", "亿", "万元", "亿元", "美元", "平方米", "平方千米", "立方米",
@@ -40,20 +39,26 @@ _CN_DIGIT = "零〇一二三四五六七八九十百千万亿两"
 _NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN_DIGIT}]+)(?:多|余|几)?"
 _N = rf"(?:\d{{1,2}}|[{_CN_DIGIT}]{{1,3}})"  # a month or day number
 _DAY = rf"(?:初[{_CN_DIGIT}]{{1,2}}|{_N}\s*[日号])"
-_DATE = re.compile(
-    rf"(?:公元前?)?\d{{1,4}}\s*年(?:代)?(?:\s*{_N}\s*月(?:\s*{_DAY})?)?(?:[初底末中])?"
+_ONE_DATE = (
+    # a year: four digits, or two ("98年"); one digit is a duration ("5年"), and "88年前" is one too
+    rf"(?:公元前?\d{{1,4}}|\d{{2,4}})\s*年(?![前后来间内多半里])(?:代)?(?:\s*{_N}\s*月(?:\s*{_DAY})?)?(?:[初底末中])?"
     # a year in Chinese numerals ("万历十一年二月") only with its month: "三年" alone is a duration
     rf"|[{_CN_DIGIT}]{{1,4}}年{_N}月(?:{_DAY})?|元年"
     rf"|{_N}\s*月\s*{_DAY}|[{_CN_DIGIT}]{{1,3}}月"
     rf"|(?:今|去|明|前|后|同|当|次)年\s*(?:{_N}\s*月)?(?:\s*{_DAY})?"
     rf"|\d{{1,2}}\s*月(?:[初底中下上旬]+)?|[{_CN_DIGIT}]+世纪(?:[{_CN_DIGIT}\d]+年代)?(?:[初末中]期?)?"
-    rf"|\d{{1,2}}世纪(?:\d+年代)?|(?:星期|周)[一二三四五六日天]|[昨今明前后]天|日前|近日|当天|当晚|清晨|凌晨"
+    rf"|\d{{1,2}}世纪(?:\d+年代)?|(?:星期|周)[一二三四五六日天]"
+    # a day of the month alone ("17日", "今（14）日"), as news reports date their events
+    rf"|今\s*[（(]\s*\d{{1,2}}\s*[）)]\s*日|(?<![\d月年])\d{{1,2}}\s*[日号](?![\d楼线院车机门码桥站馆房])"
+    rf"|[昨今明前后]天|日前|近日|当天|当晚|清晨|凌晨"
 )
+# one date, or a range of them ("3月21日至24日", "6日至8日")
+_DATE = re.compile(rf"(?:{_ONE_DATE})(?:\s*(?:至|到|～|~|—|－|-)\s*(?:{_ONE_DATE}))?(?:[上下]午|晚上?)?")
 _TIME_UNITS = "年|个月|月|周|星期|天|日|小时|个小时|钟头|分钟|秒|昼夜|个世纪|世纪"
 _DURATION = re.compile(rf"{_NUM}\s*(?:{_TIME_UNITS})(?:多|左右|之久)?|(?:半年|半天|半个月|多年|数年|数月|数天|数日)")
 _QUANTITY = re.compile(rf"{_NUM}\s*(?:%|％|[^\s\d，。；、,;:：“”（）()]{{1,3}})?")
 _PLACE_SUFFIX = re.compile(r"(?:省|市|县|区|镇|乡|村|街道|街|路|社区|州|国|岛|山|河|江|湖|海|港|湾|站|机场|广场|公园|中心|"
-                           r"室|馆|之家|学校|医院|大学|园|所|局)$")
+                           r"馆|学校|医院|大学|园|所|局)$")
 _ORG_SUFFIX = re.compile(r"(?:公司|集团|大学|学院|学校|医院|银行|协会|委员会|部|局|厅|处|署|院|所|社|台|队|俱乐部|"
                          r"乐队|组织|机构|中心|基金会|出版社|工作室)$")
 _CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
@@ -72,12 +77,17 @@ class Span:
         return self.start + len(self.text)
 
 
+# "<any meeting>会上" ("at the meeting", 座谈会上, 发布会上) opens a clause, it is not part of a role.
+_AT_MEETING = r"[\u4e00-\u9fff]{0,6}?会上"
+_LEADING_NON_ROLE = re.compile(r"^(?:" + _AT_MEETING + r"|其中|以及|和|与|及)")
+
+
 def find_people(text: str) -> list[tuple[str, str]]:
     """(role, name) pairs in simplified ``text``: a name right after a role title
     (``东湖新城社区党委书记陶久娣``). Roles joined by ``、`` stay together."""
     out = []
     for m in _PERSON.finditer(text):
-        role = re.sub(r"^(座谈会上|会上|其中|以及|和|与|及)", "", m.group("role")).strip("、 ")
+        role = _LEADING_NON_ROLE.sub("", m.group("role")).strip("、 ")
         out.append((role, m.group("name")))
     return out
 
@@ -93,6 +103,10 @@ def _tagged(text: str, prefixes: tuple[str, ...], min_len: int = 2) -> list[tupl
         if flag.startswith(prefixes) and len(word) >= min_len:
             out.append((word, start))
     return out
+
+
+# A "name" ending in an administrative unit is a place the tagger took for a person ("青秀区").
+_ADMINISTRATIVE = re.compile(r"..(?:省|市|县|区|镇|乡|村|街道)$")
 
 
 def _plausible_name(word: str) -> bool:
@@ -126,7 +140,7 @@ def people(text: str) -> list[Span]:
     for m in _PERSON.finditer(text):
         spans[m.start("name")] = Span(m.group("name"), m.start("name"), AnswerType.PERSON)
     for word, start in _tagged(text, ("nr",)):
-        if not _plausible_name(word):
+        if not _plausible_name(word) or _ADMINISTRATIVE.search(word) or is_place_name(word):
             continue
         if not any(s.start <= start < s.end for s in spans.values()):
             spans[start] = Span(word, start, AnswerType.PERSON)
@@ -135,7 +149,45 @@ def people(text: str) -> list[Span]:
     for m in re.finditer(r"[\u4e00-\u9fff]{1,6}(?:·[\u4e00-\u9fff]{1,6})+", text):
         name, offset = _trim_common_words(m.group(0))
         spans[m.start() + offset] = Span(name, m.start() + offset, AnswerType.PERSON)
+    _listed_with(text, spans)
     return sorted(spans.values(), key=lambda s: s.start)
+
+
+_LIST_JOIN = re.compile(r"[、]|和|及|与")
+_LIST_END = re.compile(r"[、，。；]|和|及|与|等|$")
+
+
+def _listed_with(text: str, spans: dict[int, Span]) -> None:
+    """The items of a list that names people are people too ("石泰峰、王东峰一同调研",
+    "李克强、汪洋、李强出席"): an item right after a person and a list mark (、和及与) that starts
+    with a surname and ends where a word ends, two or three characters long. Added to ``spans``."""
+    bounds = set()
+    pos = 0
+    for word in segment(text):
+        i = text.find(word, pos)
+        if i >= 0:
+            bounds.update((i, i + len(word)))
+            pos = i + len(word)
+    changed = True
+    while changed:
+        changed = False
+        for sp in list(spans.values()):
+            m = _LIST_JOIN.match(text, sp.end)
+            if not m:
+                continue
+            start = m.end()
+            if start in spans or start >= len(text) or text[start] not in SURNAMES:
+                continue
+            for n in (3, 2):
+                name = text[start:start + n]
+                if len(name) < n or start + n not in bounds or not re.fullmatch(r"[\u4e00-\u9fff]+", name):
+                    continue
+                # a whole element of the list ("汪洋、"), or a word rare enough to be a name
+                whole = bool(_LIST_END.match(text, start + n))
+                if whole or _plausible_name(name):
+                    spans[start] = Span(name, start, AnswerType.PERSON)
+                    changed = True
+                    break
 
 
 def times(text: str) -> list[Span]:
@@ -176,8 +228,37 @@ def _names(text: str, flag: str, suffix: re.Pattern, kind: AnswerType) -> list[S
     return _merge_adjacent(text, out)
 
 
+# Words that end a place name when jieba writes them apart ("白河/村", "湾仔/街道").
+_PLACE_WORDS = frozenset("省 市 县 区 镇 乡 村 街道 社区 州 岛 港".split())
+_NAME_TAGS = ("ns", "nr", "nz", "nt", "j")
+
+
 def places(text: str) -> list[Span]:
-    return _names(text, "ns", _PLACE_SUFFIX, AnswerType.PLACE)
+    """Place names: words jieba tags as places, joined with the name-tagged words and place
+    words around them ("青/山镇" -> 青山镇, "白河/村" -> 白河村, "防城港市/木排/村"), and
+    longer words ending in a place suffix."""
+    out = _names(text, "ns", _PLACE_SUFFIX, AnswerType.PLACE)
+    tokens, pos = [], 0
+    for word, flag in tag(text):
+        start = text.find(word, pos)
+        if start >= 0:
+            tokens.append((word, flag, start))
+            pos = start + len(word)
+    run: list[tuple[str, str, int]] = []
+    for i, tok in enumerate(tokens + [("", "x", len(text))]):
+        word, flag, start = tok
+        nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+        joins = (flag.startswith(_NAME_TAGS) or word in _PLACE_WORDS
+                 or (flag.startswith("n") and nxt in _PLACE_WORDS and len(word) >= 2))
+        if joins and (not run or run[-1][2] + len(run[-1][0]) == start):
+            run.append(tok)
+            continue
+        while run and not (run[-1][1] == "ns" or run[-1][0] in _PLACE_WORDS):
+            run.pop()  # a place name ends in a place word or a place ("…街道", not "…街道人大代表")
+        if len(run) > 1:
+            out.append(Span(text[run[0][2]: run[-1][2] + len(run[-1][0])], run[0][2], AnswerType.PLACE))
+        run = [tok] if joins else []
+    return _merge_adjacent(text, out)
 
 
 def organisations(text: str) -> list[Span]:
@@ -218,7 +299,24 @@ EXTRACTORS = {
 
 
 _TITLE_AT_END = re.compile("(?:" + "|".join(TITLES) + ")$")
-_ROLE_START = re.compile(r"[，。；：,;:“”（）()]|座谈会上|会上|其中|以及|和|与|及")
+# A role starts after clause punctuation, a conjunction or a preposition ("习近平在[山西省委书记]唐登杰…陪同下").
+_ROLE_START = re.compile(r"[，。；：,;:“”（）()]|" + _AT_MEETING + r"|其中|以及|和|与|及|在|由|被|向|对|将|把")
+
+
+# A word for what someone is or does: a title, or a word ending as occupations do (运动员, 工程师,
+# 作家, 歌手, 外交官, 校长); 国家 and 大家 end like them but are none.
+_OCCUPATION = re.compile("(?:" + "|".join(TITLES) + r")|[\u4e00-\u9fff](?<![国大])(?:员|师|家|手|官|长)")
+
+
+def names_an_occupation(text: str) -> bool:
+    """Whether ``text`` holds a title or an occupation ("巴西足球运动员", "京剧琴师")."""
+    return bool(_OCCUPATION.search(text))
+
+
+def occupation_after(text: str, start: int, end: int) -> int | None:
+    """Where the first title or occupation in ``text[start:end]`` begins, or None."""
+    m = _OCCUPATION.search(text, start, end)
+    return m.start() if m else None
 
 
 def ends_with_title(text: str) -> bool:
@@ -235,7 +333,10 @@ def roles_of(name: str, text: str) -> list[Span]:
         if not _TITLE_AT_END.search(head):
             continue
         cut = max((b.end() for b in _ROLE_START.finditer(head)), default=0)
-        role = head[cut:].strip("、 ")
+        # another person's name inside: the role starts after it ("董事长林耀英、[执行长]林恩平")
+        names = [m2.end("name") for m2 in _PERSON.finditer(head, cut)]
+        cut = max([cut, *names])
+        role = head[cut:].strip("、和及与 ")
         if role:
             out.append(Span(role, m.start() - len(role), AnswerType.ROLE))
     return out
@@ -288,6 +389,9 @@ def slot(analysis: QuestionAnalysis, sentence: str, max_chars: int = 40) -> Slot
     left = _anchor(before, sentence, True) if before else None
     lo = left[0] if left else 0
     right = _anchor(after, sentence, False, within=(lo, len(sentence))) if after else None
+    if right is None and analysis.noun:  # the class asked for may stand after the answer ("以[普通党员]身份")
+        right = _anchor(analysis.noun + after, sentence, False, within=(lo, len(sentence)))
+        after = analysis.noun + after if right else after
     # A one-character neighbour (以, 到) counts when the other side pins the place down.
     if left is None and right is not None and before:
         left = _anchor(before, sentence, True, 1, within=(max(0, right[0] - 16), right[0]))
@@ -309,6 +413,9 @@ def slot(analysis: QuestionAnalysis, sentence: str, max_chars: int = 40) -> Slot
         return None
     raw = sentence[start:end]
     text = _EDGE.sub("", raw)
+    noun = analysis.noun
+    if noun and text.endswith(noun) and len(text) > len(noun) + 1:
+        text = text[: -len(noun)]  # "以[普通党员]身份": the class asked about follows the answer
     if len(re.findall(r"[\w\u4e00-\u9fff]", text)) < 2 or len(text) > max_chars:
         return None  # nothing but brackets and punctuation ("王金璐（）"), or a whole passage
     anchored = (left[1] if left else 0) + (right[1] if right else 0)

@@ -1,19 +1,14 @@
-"""The answer gate: does the evidence actually talk about what the question asks?
+"""What the question asks about, weighed: the terms whose presence in a passage or sentence the
+learned gate and the candidate features measure ("coverage"), and how the gate's decision is
+set.
 
 A single threshold on the best passage's similarity cannot tell "应勇喜欢吃什么？" from
-"应勇强调了什么？": on-topic passages always score high. So besides a floor on that score (for
-questions about something else entirely), an answer must
-
-- come from passages that hold the question's words: the share of their weight (idf in this
-  corpus, so a word the corpus never uses weighs the most; verbs, where questions reword, half;
-  two words the question writes together also as that phrase) found in one of the best
-  passages, its section and title. Abbreviations count (减轻负担 -> 减负). English words are
-  looked for through their dictionary translations, names through their pinyin;
-- for a date, number or duration picked by nearness rather than between the question's own
-  words, come from a sentence holding the question's predicate ("建于" in "建于哪一年").
-
-The composer adds the checks that need candidates: no date or number of the unit asked for,
-no statement by the speaker named.
+"应勇强调了什么？": on-topic passages always score high. The gate (``selector``) therefore
+weighs, besides the scores, how much of the question's words the best passages hold: each
+word by its idf in this corpus (a word the corpus never uses weighs the most; verbs, where
+questions reword, half; two words the question writes together also as that phrase), found in
+one of the best passages, its section and title. Abbreviations count (减轻负担 -> 减负).
+English words are looked for through their dictionary translations, names through their pinyin.
 """
 
 from __future__ import annotations
@@ -21,74 +16,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from embeddings.answering.dictionary import chinese_for
-from embeddings.answering.question import AnswerType, QuestionAnalysis
-from embeddings.lexical import BM25, pinyin_terms, tag
+from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
+from embeddings.answering.question import QuestionAnalysis
+from embeddings.lexical import BM25, STOPWORDS, pinyin_terms, tag
 
 
 @dataclass(frozen=True)
 class GateParams:
-    """Thresholds. The two coverage thresholds were chosen with ``bench/calibrate_gate.py`` on
-    every other question of CMRC 2018 (most questions handled right with at most 10% of the
-    answerable ones refused) and checked on the other half and on the seed's sets.
+    """How the learned gate decides. ``answer_at``: the probability (that the passages answer
+    the question) from which an answer is given; None takes the threshold committed with the
+    models (chosen on the training data: ``models/manifest.json`` says how); 0 answers whatever
+    is found (for measuring, ``qabot eval --gate-open``)."""
 
-    ``min_coverage``: the share of the question's word weight that one of the best passages
-    must hold. ``min_sentence_coverage``: the share of the question's predicate that the
-    sentence of a date or number picked by nearness must hold (anything from 0.05 to 0.5 did
-    the same on CMRC; the seed needs some: "东湖新城社区建于哪一年" is not answered by a date in
-    a sentence without 建于). ``min_score``: the fused score of the best passage below which the
-    documents are about something else (kept from the earlier gate, now only a floor);
-    cross-lingual (English) similarities run about 0.1 lower."""
-
-    min_coverage: float = 0.55
-    min_sentence_coverage: float = 0.1
-    # English words reach the documents through a dictionary that misses senses, so the same
-    # question covers less in English: its thresholds are scaled down by this factor. Set on the
-    # seed's 15 English questions, the only English ones we have: provisional.
-    cross_lingual_factor: float = 0.75
-    min_score: float = 0.80
-    min_score_cross_lingual: float = 0.70
+    answer_at: float | None = None
 
     @classmethod
     def open(cls) -> GateParams:
-        """No coverage checks (the score floor stays): for calibration runs."""
-        return cls(min_coverage=0.0, min_sentence_coverage=0.0)
+        return cls(answer_at=0.0)
 
-    def coverage_thresholds(self, cross_lingual: bool) -> tuple[float, float]:
-        """(passage, sentence) coverage thresholds for a question."""
-        f = self.cross_lingual_factor if cross_lingual else 1.0
-        return self.min_coverage * f, self.min_sentence_coverage * f
-
-    def score_floor(self, analysis: QuestionAnalysis, best_score: float) -> str:
-        """Why the best passage is too far from the question to answer it ("" when it is not)."""
-        floor = self.min_score_cross_lingual if analysis.cross_lingual else self.min_score
-        return f"best passage scores {best_score:.3f} < {floor}" if best_score < floor else ""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The gate's decision on a composed answer."""
-
-    reason: str  # why it is declined; "" when it may be given
-    coverage: float  # share of the question's words in the best-covering passage
-    predicate: float  # share of the question's predicate in the answer's sentence
-
-
-def judge(analysis: QuestionAnalysis, terms: list[Term], passages: list[str], sentence: str,
-          picked_by_nearness: bool, bm25: BM25, params: GateParams) -> Verdict:
-    """Decline when none of the best ``passages`` (simplified, with title and section) holds
-    enough of the question's words, or when a date, number or duration picked by nearness (not
-    between the question's own words) comes from a ``sentence`` without the question's predicate."""
-    minimum, sentence_minimum = params.coverage_thresholds(analysis.cross_lingual)
-    covered = max(coverage(terms, p) for p in passages)
-    predicate = coverage(predicate_terms(analysis, bm25), sentence)
-    if covered < minimum:
-        return Verdict(f"question words covered {covered:.2f} < {minimum:.2f}", covered, predicate)
-    dated = analysis.type in (AnswerType.TIME, AnswerType.NUMBER, AnswerType.DURATION)
-    if dated and picked_by_nearness and predicate < sentence_minimum:
-        return Verdict(f"the {analysis.type.value} nearest the question's words is in a sentence without its "
-                       f"predicate ({predicate:.2f} < {sentence_minimum:.2f})", covered, predicate)
-    return Verdict("", covered, predicate)
+    def threshold(self, learned: float) -> float:
+        return learned if self.answer_at is None else self.answer_at
 
 
 @dataclass(frozen=True)
@@ -100,6 +47,7 @@ class Term:
     chinese: frozenset[str] = frozenset()
     pinyin: frozenset[str] = frozenset()
     phrase: bool = False  # found only as written: no credit for its parts
+    name: bool = False  # a name (spelled in pinyin, or a proper noun of the dictionary): not a predicate
 
 
 def _idf(bm25: BM25, word: str) -> float:
@@ -112,7 +60,7 @@ def predicate_terms(analysis: QuestionAnalysis, bm25: BM25) -> list[Term]:
     of. English questions (no part-of-speech tags here) use their words other than names
     ("population" in "What is the population of Wuhan?")."""
     if analysis.cross_lingual:  # as written: a character shared with some translation is no evidence
-        return [replace(t, phrase=True) for t in weighted_terms(analysis, bm25) if not t.pinyin]
+        return [replace(t, phrase=True) for t in weighted_terms(analysis, bm25) if not t.pinyin and not t.name]
     flags = dict(tag(analysis.normalised))
     return [Term(_idf(bm25, w), frozenset({w})) for w in analysis.content
             if flags.get(w, "").startswith("v") and flags.get(w) != "vn"]
@@ -139,20 +87,21 @@ def weighted_terms(analysis: QuestionAnalysis, bm25: BM25, verb_weight: float | 
         return out
     unseen = math.log(1 + (bm25.n + 0.5) / 0.5)
     names: set[frozenset[str]] = set()
+    found = phrases(analysis.text, STOPWORDS | ENGLISH_STOPWORDS)
+    in_phrase = {w for p in found for w in p.english.split()}
     for lemma in analysis.content:
         runs = frozenset(r for r in analysis.pinyin if lemma in r)
-        if runs:  # part of a name spelled in pinyin: the name counts once
+        if runs and lemma not in in_phrase:  # part of a name spelled in pinyin: the name counts once
             if not any(runs & n for n in names):
                 names.add(runs)
-                out.append(Term(1.0, pinyin=runs))
-            continue
-        chinese = chinese_for(lemma)
-        weights = [bm25.idf[w] for w in chinese if w in bm25.idf]
-        # Known words weigh what their rarest translation does; words the corpus never uses
-        # weigh half an unseen word (the dictionary may lack the sense), and words the
-        # dictionary does not know a quarter.
-        weight = max(weights) if weights else unseen / 2 if chinese else unseen / 4
-        out.append(Term(weight, chinese))
+                out.append(Term(1.0, pinyin=runs, name=True))
+        elif not runs and lemma not in in_phrase and not any(lemma in p.english for p in found):
+            out.append(Term(unseen / 4, frozenset()))  # a word the dictionary does not know
+    for p in found:
+        weights = [bm25.idf[w] for w in p.chinese if w in bm25.idf]
+        # Phrases weigh what their rarest translation in the corpus does; phrases the corpus never
+        # uses weigh half an unseen word (the dictionary may lack the sense).
+        out.append(Term(max(weights) if weights else unseen / 2, p.chinese, name=p.proper))
     return out
 
 

@@ -55,7 +55,7 @@ class Answer:
     reason: str = ""  # why it was declined: for logs, evaluation and tests
     reading: str = ""  # how a follow-up was understood ("他们 = 王瑞连、王忠林"), "" for a question on its own
     coverage: float | None = None  # share of the question's words found in the answer's passage
-    sentence_coverage: float | None = None  # ... in the sentence the answer comes from
+    confidence: float | None = None  # the learned gate's probability that the passages answer it
 
     @property
     def answered(self) -> bool:

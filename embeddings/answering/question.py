@@ -16,6 +16,7 @@ from functools import lru_cache
 from enum import Enum
 
 from corpus.clean import match_form, script_of
+from embeddings.dictionary import ENGLISH_STOPWORDS
 from embeddings.lexical import STOPWORDS, latin_pinyin_terms, word_frequency
 
 # A one-character word jieba's dictionary has seen fewer times than this carries meaning.
@@ -63,6 +64,7 @@ class QuestionAnalysis:
     pinyin: tuple[str, ...] = field(default=())  # English: runs that spell Chinese names in pinyin
     units: tuple[str, ...] = ()  # what a number or date must be counted in ("多少户" -> 户, "哪一年" -> 年)
     plural: bool = False  # asks for several ("哪些人", "哪两个社区", "who attended")
+    noun: str = ""  # Chinese: the noun that says what class of thing is asked for ("什么身份" -> 身份)
 
     @property
     def cross_lingual(self) -> bool:
@@ -75,14 +77,14 @@ class QuestionAnalysis:
 _PERSON_NOUNS = ("人", "人物", "人员", "领导", "官员", "干部", "成员", "代表", "演员", "作者", "作家", "歌手",
                  "球员", "选手", "运动员", "学者", "科学家", "皇帝", "国王", "总统", "主席", "书记", "导演",
                  "老师", "学生", "同志", "嘉宾", "负责人", "创始人", "发明者", "发现者", "设计师", "角色")
-_ROLE_NOUNS = ("职务", "职位", "身份", "职业", "头衔", "官职", "职称", "岗位", "称号", "工作")
+_ROLE_NOUNS = ("职务", "职位", "身份", "职业", "头衔", "官职", "职称", "岗位", "称号")
 _PLACE_NOUNS = ("地方", "地点", "地区", "城市", "国家", "省份", "省", "市", "县", "区", "位置", "场所", "地址",
                 "社区", "街道", "村", "镇", "岛", "山", "河", "湖", "海", "洲", "大陆", "机场", "车站")
 _ORG_NOUNS = ("公司", "机构", "组织", "单位", "部门", "大学", "学校", "学院", "医院", "团队", "球队", "俱乐部",
               "乐队", "政党", "企业", "集团", "银行", "出版社", "电视台", "媒体", "品牌", "厂商")
 _TIME_NOUNS = ("时候", "时间", "日子", "年", "年份", "年代", "世纪", "朝代", "时期", "月份", "月", "天", "日",
                "日期", "季节", "时代", "阶段")
-_SPEECH_VERBS = ("强调", "指出", "要求", "表示", "提出", "说", "讲", "谈到", "提到", "介绍", "认为", "宣布", "呼吁")
+SPEECH_VERBS = ("强调", "指出", "要求", "表示", "提出", "说", "讲", "谈到", "提到", "介绍", "认为", "宣布", "呼吁")
 # Nouns that only frame a question ("哪些方面的工作", "什么情况"): not what it is about.
 _GENERIC = {"方面", "情况", "内容", "问题", "东西", "事情", "事", "哪些", "什么", "分别", "各自"}
 _MEASURE_ADJ = "长高大重远深宽厚久快"
@@ -149,6 +151,24 @@ def _content_words(text: str, drop: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+def name_phrases(q: str) -> list[str]:
+    """The names a question is about, as whole as the text writes them: titles in 《》, and runs of
+    words tagged as names, with the one noun right after them ("马岛/灵猫" -> 马岛灵猫, "海宁/西站" ->
+    海宁西站, "国家电网/公司" -> 国家电网公司), which the segmenter cuts apart."""
+    from embeddings.lexical import tag
+
+    found = [m.group(1) for m in re.finditer(r"《([^》]+)》", q)]
+    run: list[str] = []
+    for word, flag in (*tag(q), ("", "x")):
+        if flag.startswith(("nr", "ns", "nt", "nz")) and len(word) > 1:
+            run.append(word)
+        elif run:
+            noun = flag.startswith("n") and len(word) > 1
+            found.append("".join(run) + (word if noun else ""))
+            run = []
+    return list(dict.fromkeys(f for f in found if len(f) > 1))
+
+
 def is_person_name(text: str) -> bool:
     """A person's name alone: one word jieba tags as a name, or a transliteration (``莱昂德罗·内托``)."""
     from embeddings.lexical import tag
@@ -182,15 +202,16 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
     qtype = qtype or AnswerType.DESCRIPTION
     before = re.sub(r"(?:是|的|有|在|为|叫|了|由|被|对|把|到)+$", "", body[: span[0]]).strip()
     after = re.sub(r"^(?:是|的|了|呢)+", "", body[span[1]:]).strip()
-    if head and head in ("身份", "方式", "形式", "样子", "状态"):
-        after = head + after  # "以什么身份到" is answered by "以普通党员身份到"
 
-    speech = next((v for v in _SPEECH_VERBS if v in body), "")
+    speech = next((v for v in SPEECH_VERBS if v in body), "")
     focus = ""
     if speech and qtype in (AnswerType.DESCRIPTION, AnswerType.MANNER) and re.search(
-            r"(?:" + "|".join(_SPEECH_VERBS) + r")(?:了|过|的)?(?:些)?(?:什么|哪些|啥)", body):
+            r"(?:" + "|".join(SPEECH_VERBS) + r")(?:了|过|的)?(?:些)?(?:什么|哪些|啥)", body):
         qtype = AnswerType.STATEMENTS
-        focus = re.sub(r"^(?:请问|那么|那|还)|(?:还|又|也|都|再|另外)$", "", body[: body.find(speech)]).strip()
+        speaker = re.sub(r"^(?:请问|那么|那|还)|(?:还|又|也|都|再|另外)$", "", body[: body.find(speech)]).strip()
+        # "赵乐际在天津调研时强调了什么": the speaker is the person named, not the whole context
+        named = [e for e in _named_entities(speaker) if is_person_name(e) and speaker.startswith(e)]
+        focus = named[0] if named else speaker
     # "X是谁" asks who X is: the role of the person named.
     who_is = re.fullmatch(r"(.{2,16}?)(?:是谁|是什么人|是何人|是做什么的)", body)
     if who_is and qtype == AnswerType.PERSON and is_person_name(who_is.group(1)):
@@ -198,11 +219,15 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
     entities = _named_entities(body)
     if qtype == AnswerType.ROLE and not focus:
         people = [e for e in entities if is_person_name(e)]
-        m = re.match(r"(.{2,12}?)(?:分别|各自|都|现在|目前|曾经|曾)?(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)",
-                     body)
+        # the words right before 担任/的职务 ("…时，沈荣津担任什么职务", "赵乐际现任"), within their clause
+        m = re.search(r"([^，,。；;\s]{2,12}?)(?:分别|各自|都|现在|目前|曾经|曾|现|原|还)?"
+                      r"(?:担任|的职务|的职位|的身份|的职业|是什么职务|任|做什么工作)", body)
         written = m.group(1) if m else ""
-        # the name as written before 担任 ("王瑞连"), which jieba may have cut short ("王瑞")
-        focus = written if written and (not people or people[0] in written) else (people[0] if people else "")
+        head_words = re.split(r"[在于从到]", written)[0]  # "陈艳霞在社区担任": the person, not the place
+        written = head_words if len(head_words) >= 2 else written
+        inside = [p for p in people if p in written]
+        # the name as written ("王瑞连"), which jieba may have cut short ("王瑞")
+        focus = inside[0] if inside and not written.startswith(inside[0]) else written or (people[0] if people else "")
     if not focus:
         focus = entities[0] if entities else ""
     # The noun right after the question word names the answer's class ("什么倾向" is answered
@@ -217,7 +242,7 @@ def _analyse_chinese(text: str, script: str) -> QuestionAnalysis:
         content = (focus, *(w for w in content if w not in focus))
     plural = bool(re.search(r"哪些|哪几|哪[两二三四五六七八九十]|几[个位名家]|都有谁|有谁|分别|都是谁", body))
     return QuestionAnalysis(text, script, q, qtype, focus, content, before, after, units=_units(body, qtype),
-                            plural=plural)
+                            plural=plural, noun=head if head and body[span[0]:span[1]].endswith(head) else "")
 
 
 # Measure words a "多少/几" question counts in; 人 is counted as 人, 名 or 位.
@@ -245,15 +270,7 @@ def _units(body: str, qtype: AnswerType) -> tuple[str, ...]:
 
 
 # --- English --------------------------------------------------------------------------------
-_EN_STOP = STOPWORDS | frozenset(
-    "did does do has have had was were is are be been being will would can could should may might must "
-    "there their them his her him they she he it its this that these those who whom whose which what "
-    "when where why how much many long any some all also than then into onto about over under between "
-    "during after before per via as if so not no yes please tell me us you your i my our mentioned "
-    "text document documents article passage report name named called "
-    # words that name the kind of answer, not what it is about
-    "position post title role job office rank occupation profession date year day month time place "
-    "location person people number hold serve".split())
+_EN_STOP = STOPWORDS | ENGLISH_STOPWORDS
 _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
     (re.compile(r"\bwhy\b|\breason\b"), AnswerType.REASON),
     (re.compile(r"\bhow long\b.*\b(?:last|lasted|take|took|spend|spent|stay|stayed)\b|\bfor how long\b|"
@@ -261,14 +278,12 @@ _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
     (re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:date|year|day|month)\b|\bwhat time\b"),
      AnswerType.TIME),
     (re.compile(r"\bwhat (?:position|post|title|role|job|office|rank|occupation|profession)s?\b|"
+                r"\bwhat (?:is|was|are|were)\b.*['’]s (?:position|post|title|role|job|office|rank|occupation)s?\b|"
                 r"\b(?:what|which)\b.*\b(?:positions|posts|titles|roles|jobs|offices)\b|"
                 r"\bwho is\b(?!.*\b(?:the|a|an)\b)"), AnswerType.ROLE),
     (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhat is the name\b|\bwhich (?:person|people|leaders?|officials?)\b"),
      AnswerType.PERSON),
-    (re.compile(r"\bwhere\b|\bwhich (?:place|city|country|province|community|communities|area|site|facilit\w*|"
-                r"building|location|district)\b|\bwhat (?:place|city|country|location)\b"), AnswerType.PLACE),
-    (re.compile(r"\bwhich (?:company|companies|organi[sz]ation|institution|department|university|school|team)\b"),
-     AnswerType.ORGANISATION),
+    (re.compile(r"\bwhere\b|\bwhat (?:place|location)\b"), AnswerType.PLACE),
     (re.compile(r"\bhow (?:many|much|long|far|tall|high|big|large|old|deep|wide)\b|\bwhat (?:is|was) the "
                 r"(?:number|population|area|length|height|size|price|cost|amount|total|budget|age|distance)\b"),
      AnswerType.NUMBER),
@@ -298,20 +313,43 @@ def _analyse_english(text: str, script: str) -> QuestionAnalysis:
         if m:
             subject = re.sub(r"^(?:the|a|an) ", "", m.group(1))
             focus = focus if focus and focus.lower() in subject else subject
+    which = re.search(r"\b(?:which|what)(?: (?:two|three|four|five|several|\d+))? ([a-z]+)\b", q)
+    if qtype is AnswerType.DESCRIPTION and which:  # "which university": typed by what its noun is in Chinese
+        qtype = _type_of_english_noun(_lemma(which.group(1)).lower()) or qtype
     words = re.findall(r"[a-z]+", q)
     content = tuple(dict.fromkeys(_lemma(w).lower() for w in words if w not in _EN_STOP and len(w) > 1))
-    units = ()
+    units: tuple[str, ...] = ()
     if qtype in (AnswerType.NUMBER, AnswerType.DURATION):
-        m = re.search(r"\bhow (old)\b|\bhow many (people|persons|years|days|months|times|households|members)\b", q)
-        if m:
-            units = _EN_UNITS[m.group(1) or m.group(2)]
+        many = re.search(r"\bhow many ([a-z]+)", q)
+        units = ("岁",) if re.search(r"\bhow old\b", q) else _english_units(_lemma(many.group(1)).lower()) if many else ()
     plural = qtype is AnswerType.PERSON and not re.search(r"\bwho is\b|\bwho was\b|\bname of the\b", q)
     return QuestionAnalysis(text, script, q, qtype, focus, content, pinyin=tuple(latin_pinyin_terms(q)), units=units,
                             plural=plural)
 
 
-_EN_UNITS = {"old": ("岁",), "people": ("人", "名", "位"), "persons": ("人", "名", "位"), "years": ("年",),
-             "days": ("天", "日"), "months": ("月",), "times": ("次",), "households": ("户",), "members": ("人", "名")}
+def _type_of_english_noun(lemma: str) -> AnswerType | None:
+    """The answer type a "which <noun>" question asks for, from the noun's Chinese translations
+    (CC-CEDICT) and the Chinese noun classes: university -> 大学 -> an organisation."""
+    from collections import Counter
+
+    from embeddings.dictionary import chinese_for
+
+    types = Counter(t for w in chinese_for(lemma) if (t := _type_of_noun(w)))
+    return types.most_common(1)[0][0] if types else None
+
+
+def _english_units(lemma: str) -> tuple[str, ...]:
+    """What "how many <noun>" counts in: the noun's translations that are measure words
+    (households -> 户, years -> 年), or 人/名/位 for a noun for people (members -> 成员)."""
+    from embeddings.dictionary import chinese_for
+
+    words = chinese_for(lemma, single=True)
+    measures = [m for m in MEASURES if m in words]
+    if measures:
+        return tuple(dict.fromkeys(u for m in measures for u in _SAME_UNIT.get(m, (m,))))
+    if any(_type_of_noun(w) is AnswerType.PERSON for w in words):
+        return _SAME_UNIT["人"]
+    return ()
 
 
 @lru_cache(maxsize=4096)

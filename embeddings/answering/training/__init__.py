@@ -1,0 +1,1 @@
+"""Training the answer step's models (``make train``); see ``__main__``."""
