@@ -88,11 +88,14 @@ class FakeBotApi:
         # method -> queued faults for its next calls: an HTTP status (429, 500, 502), "drop" (the
         # connection closes without an answer) or "late" (delivered, then the reply times out)
         self.faults: dict[str, list] = {}
-        self.failed: list[tuple[str, object]] = []
-        self.late_seconds = 6.0
-        self.rejected: list[tuple[str, str, str]] = []
+        self.failed: list[tuple[str, object]] = []  # (method, fault) of every injected failure
+        self.late_seconds = 6.0  # over HTTP, "late" holds the reply back this long
+        self.rejected: list[tuple[str, str, str]] = []  # (method, why, text) the fake refused as Telegram would
         self.downloads: list[str] = []  # file ids whose content the bot fetched
-        self.slow: list[tuple[str, str, float]] = []  # (method, text it contains, seconds): a slow network  # (method, why, text) the fake refused as Telegram would  # over HTTP, "late" holds the reply back this long  # (method, fault) of every injected failure
+        self.slow: list[tuple[str, str, float]] = []  # (method, text it contains, seconds): a slow network
+        self.poll_count = 0
+        self.in_flight = 0  # requests of the in-process FakeRequest not answered yet
+        self.handled: set[int] = set()  # update ids the application finished with (``track_handled``)
         self.fault_rate: dict[str, list[tuple[float, object]]] = {}  # method -> [(probability, fault)]
         self.rng = None
         self._ids = itertools.count(1)
@@ -130,6 +133,10 @@ class FakeBotApi:
         with self._cond:
             return [p for m, p, _ in self.calls if m == method and (chat_id is None or p.get("chat_id") == chat_id)]
 
+    def polls(self) -> int:
+        """How many getUpdates calls the fake has answered: a few more mean the bot's loop went round."""
+        return self.poll_count
+
     def wait_for(self, predicate, timeout: float = 30.0):
         """Wait until ``predicate(self)`` is truthy; returns its value or raises."""
         deadline = time.monotonic() + timeout
@@ -165,6 +172,8 @@ class FakeBotApi:
                         now = time.monotonic()
                         for u in ready:
                             self.delivered.setdefault(u["update_id"], now)
+                        self.poll_count += 1
+                        self._cond.notify_all()
                         return 200, {"ok": True, "result": ready}
                     self._cond.wait(max(0.0, deadline - time.monotonic()))
         fault = self._fault(method)
@@ -247,10 +256,14 @@ class FakeRequest(BaseRequest):
             return (200, data) if data is not None else (404, b"")
         params = dict(request_data.json_parameters) if request_data else {}
         method = url.rsplit("/", 1)[-1]
-        for slow_method, text, seconds in self.api.slow:
-            if slow_method == method and text in str(params.get("text", "")):
-                await asyncio.sleep(seconds)  # the request is on its way
-        status, body = self.api.handle(method, params)
+        self.api.in_flight += 1
+        try:
+            for slow_method, text, seconds in self.api.slow:
+                if slow_method == method and text in str(params.get("text", "")):
+                    await asyncio.sleep(seconds)  # the request is on its way
+            status, body = self.api.handle(method, params)
+        finally:
+            self.api.in_flight -= 1
         if status == DROP:
             raise NetworkError("httpx.RemoteProtocolError: Server disconnected without sending a response.")
         if status == LATE:
@@ -361,6 +374,21 @@ def start_polling(app) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return loop, thread
+
+
+def track_handled(app, api: FakeBotApi) -> None:
+    """Record in ``api.handled`` the id of each update the application is done with: PTB runs
+    handler groups in order, and the bot's handlers block, so a handler in a last group runs
+    once the others (the reply included) have finished. A test waits for that, not a clock."""
+    from telegram import Update  # noqa: PLC0415 - only the in-process tests need it
+    from telegram.ext import TypeHandler  # noqa: PLC0415
+
+    async def done(update: Update, _context) -> None:
+        with api._cond:
+            api.handled.add(update.update_id)
+            api._cond.notify_all()
+
+    app.add_handler(TypeHandler(Update, done), group=1_000_000)
 
 
 @contextlib.contextmanager

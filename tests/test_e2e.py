@@ -34,7 +34,9 @@ def running_bot(e2e_engine):
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, admin_ids=frozenset({ADMIN}),
                             corpus_dir=e2e_engine.config.corpus_dir, data_dir=e2e_engine.config.data_dir,
                             index_dir=e2e_engine.config.index_dir, questions_per_minute=100)
-        with tg.polling_in_thread(build_application(settings, e2e_engine), server.api):
+        app = build_application(settings, e2e_engine)
+        tg.track_handled(app, server.api)
+        with tg.polling_in_thread(app, server.api):
             yield server.api
 
 
@@ -61,12 +63,11 @@ def test_private_question_answered_from_the_seed(running_bot):
 
 
 def test_group_mention_answered_and_chatter_ignored(running_bot):
-    chatter = tg.message("今天天气不错", USER, GROUP)
-    running_bot.push(chatter)
+    chatter = running_bot.push(tg.message("今天天气不错", USER, GROUP))
     update = tg.mention("@qa_test_bot 陈艳霞担任什么职务？", USER, GROUP)
     [reply] = ask(running_bot, update)
     assert "陈艳霞" in reply["text"]
-    time.sleep(0.5)
+    running_bot.wait_for(lambda a: chatter["update_id"] in a.handled)  # the bot is done with it
     assert replies_to(running_bot, chatter) == []
 
 
@@ -119,12 +120,11 @@ def test_reindex_while_questions_keep_arriving(running_bot, e2e_engine):
         questions = [tg.message(q, USER + i) for i, q in enumerate(
             ["三驾马车指什么？", "基层社会治理的核心是什么？", "武汉市委书记叫什么名字？", "应勇以什么身份到社区报到？",
              "要让社区工作者成为什么样的职业？", "东湖新城社区的党委书记是谁？"])]
-        for q in questions:
-            running_bot.push(q)
-            time.sleep(0.05)
+        ids = {running_bot.push(q)["update_id"] for q in questions}
         running_bot.wait_for(lambda a: any("Index rebuilt" in e["text"] for e in a.sent("editMessageText")), 120)
-        running_bot.wait_for(lambda a: all(replies_to(a, q) for q in questions), 60)
-        time.sleep(0.5)
+        running_bot.wait_for(lambda a: ids <= a.handled, 60)
+        polls = running_bot.polls()
+        running_bot.wait_for(lambda a: a.polls() >= polls + 2)  # a question fetched twice would be back by now
         assert all(len(replies_to(running_bot, q)) == 1 for q in questions)
         done = [e["text"] for e in running_bot.sent("editMessageText") if "Index rebuilt" in e["text"]][-1]
         assert "2 document(s), 29 passages" in done
@@ -150,9 +150,7 @@ def test_black_box_serve_process(e2e_engine, tmp_path):
             [reply] = ask(server.api, update)
             assert "王瑞连" in reply["text"] and "王忠林" in reply["text"]
             proc.send_signal(signal.SIGTERM)
-            start = time.monotonic()
-            assert proc.wait(timeout=15) == 0
-            assert time.monotonic() - start < 10
+            assert proc.wait(timeout=60) == 0  # a hang guard, not a speed test
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -180,7 +178,8 @@ def test_webhook_mode(e2e_engine, caplog):
         port = s.getsockname()[1]
     secret = "s3cret-token_for-tests"
     url = f"http://127.0.0.1:{port}/hook"
-    with tg.FakeTelegramServer() as server, caplog.at_level(logging.DEBUG):
+    # httpx at DEBUG here: its request lines carry the token, so the redaction is what keeps it out
+    with tg.FakeTelegramServer() as server, caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, "httpx"):
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, webhook_secret=secret,
                             corpus_dir=e2e_engine.config.corpus_dir, data_dir=e2e_engine.config.data_dir,
                             index_dir=e2e_engine.config.index_dir, example_questions=("谁参加了调研？",))
@@ -226,5 +225,6 @@ def test_webhook_mode(e2e_engine, caplog):
             loop.call_soon_threadsafe(app.stop_running)
             thread.join(30)
         assert not thread.is_alive()
-    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
-    assert tg.TOKEN.split(":")[1] not in logged and secret not in logged
+    logged = [caplog.handler.format(r) for r in caplog.records]
+    assert any("HTTP Request" in line and "/bot<token>/" in line for line in logged)  # URLs were logged, scrubbed
+    assert not any(tg.TOKEN.split(":")[1] in line or secret in line for line in logged)

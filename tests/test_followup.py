@@ -1,10 +1,10 @@
 """Follow-up questions: rewriting against the last turn (no model), and the conversation store."""
 
-import time
+import types
 
 import pytest
 
-from embeddings.answering import AnswerType
+from embeddings.answering import AnswerType, followup
 from embeddings.answering.followup import Conversation, Conversations, Turn, resolve
 
 LEADERS = Turn("哪些领导参加了这次调研？", AnswerType.PERSON, "", ("王瑞连", "王忠林"), (), (),
@@ -58,11 +58,14 @@ def test_the_plural_lets_the_engine_ask_each_person():
     assert resolve("她在座谈会上介绍了什么？", SECRETARY).people == ()
 
 
-def test_conversations_expire_are_cleared_and_stay_bounded():
-    conv = Conversation(ttl=0.05)
+def test_conversations_expire_are_cleared_and_stay_bounded(monkeypatch):
+    clock = types.SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(followup, "time", types.SimpleNamespace(monotonic=lambda: clock.now))
+    conv = Conversation(ttl=60)
     conv.add(LEADERS)
+    clock.now += 59
     assert conv.last is LEADERS
-    time.sleep(0.08)
+    clock.now += 2
     assert conv.last is None  # silence forgets
     store = Conversations(limit=3)
     for chat in range(5):

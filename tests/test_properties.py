@@ -59,7 +59,13 @@ def test_matching_form_is_stable(text):
 def test_questions_with_any_code_points_are_tidied_for_every_step(text):
     question = tidy_question(text)
     question.encode("utf-8")  # no lone surrogate left
-    question_problem(question, 500)
+    assert tidy_question(question) == question and "  " not in question and question == question.strip()
+    problem = question_problem(question, 500)
+    has_words = any(ch.isalnum() for ch in question)
+    if problem is None:  # accepted: something to search for, within the limit
+        assert has_words and len(question) <= 500
+    else:  # refused, with the reason that holds
+        assert problem[0] == ("too_long" if has_words and len(question) > 500 else "no_words")
     script_of(question), to_simplified(question), to_traditional(question), match_form(question)
 
 

@@ -2,7 +2,6 @@
 Milvus (through an embedded Milvus Lite file, as a Milvus server would be used)."""
 
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -177,19 +176,29 @@ def test_store_settings_are_parsed_and_bad_ones_refused(tmp_path):
 
 
 def test_a_replica_starting_during_another_ones_first_build_waits_and_loads_it(make_store, tmp_path, seed_corpus):
-    class SlowEncoder(HashEncoder):
+    encoding, release = threading.Event(), threading.Event()
+
+    class HeldEncoder(HashEncoder):
         def encode_documents(self, texts, progress=None):
-            time.sleep(1.0)  # the first replica's build takes a while
+            encoding.set()  # the first replica is inside its build, holding the lock
+            release.wait(60)
             return super().encode_documents(texts, progress)
 
-    builder = _engine(tmp_path, seed_corpus, make_store(), SlowEncoder())
+    builder = _engine(tmp_path, seed_corpus, make_store(), HeldEncoder())
     starter = _engine(tmp_path, seed_corpus, make_store())
     starter_encoder = starter.encoder
     building = threading.Thread(target=builder.rebuild)
     building.start()
-    time.sleep(0.3)
-    assert starter.load_or_build() is None  # waited for the other build instead of failing or building too
-    building.join()
+    assert encoding.wait(60)
+    started = []
+    starting = threading.Thread(target=lambda: started.append(starter.load_or_build()))
+    starting.start()
+    starting.join(0.5)
+    assert not started  # still waiting while the other replica builds: neither failing nor building too
+    release.set()
+    building.join(60)
+    starting.join(60)
+    assert started == [None]  # then it loaded the other one's build
     assert starter.info().generation == builder.info().generation and starter_encoder.encoded == 0
 
 
