@@ -711,12 +711,25 @@ async def _make_examples(state: BotState) -> None:
         log.exception("Could not pick example questions")
 
 
+FLOOD_RETRIES = 3
+
+
+def _rate_limiter(throttle: bool) -> AIORateLimiter:
+    """PTB's limiter: Telegram's send rates when ``throttle``, and in every case the one place
+    that waits out flood control (RetryAfter) and sends again, at most ``FLOOD_RETRIES`` times.
+    ``with_retries`` retries only dropped connections and 5xx, so one message costs at most
+    four sends under flood control, not four times four."""
+    if throttle:
+        return AIORateLimiter(max_retries=FLOOD_RETRIES)
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES)
+
+
 def build_application(settings: Settings, engine: Engine, request=None) -> Application:
     """Register the handlers and return the Application without running it."""
     bot = TolerantBot(settings.token, base_url=settings.bot_api_url, base_file_url=settings.bot_file_url,
                       request=request or HTTPXRequest(connection_pool_size=256),
                       get_updates_request=request or HTTPXRequest(),
-                      rate_limiter=AIORateLimiter(max_retries=3) if settings.outgoing_rate_limit else None)
+                      rate_limiter=_rate_limiter(settings.outgoing_rate_limit))
     builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init)
     app = builder.build()
     bot.set_backlog(lambda: app.update_queue.qsize() + app.update_processor.current_concurrent_updates)

@@ -124,21 +124,16 @@ def describe_start_failure(error: BaseException, token: str) -> str | None:
 
 async def with_retries(send: Callable[[], Awaitable], what: str, attempts: int = SEND_ATTEMPTS):
     """Run ``send`` again after a transient failure: a dropped connection or a 5xx
-    (NetworkError), or flood control (RetryAfter). A time-out is not retried: the message
-    may have arrived, and a second copy is worse than none. Errors that will not pass by
-    themselves (BadRequest, Forbidden) are raised at once."""
+    (NetworkError). Flood control (RetryAfter) is the rate limiter's to wait out (it already
+    did, and gave up). A time-out is not retried: the message may have arrived, and a second
+    copy is worse than none. Errors that will not pass by themselves (BadRequest, Forbidden)
+    are raised at once."""
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
             return await send()
-        except (BadRequest, Forbidden, TimedOut, InvalidToken):
+        except (BadRequest, Forbidden, TimedOut, InvalidToken, RetryAfter):
             raise
-        except RetryAfter as e:
-            wait = e.retry_after.total_seconds() if hasattr(e.retry_after, "total_seconds") else float(e.retry_after)
-            if attempt == attempts:
-                raise
-            log.info("Flood control on %s: waiting %.1f s", what, wait)
-            await asyncio.sleep(wait)
         except NetworkError as e:
             if attempt == attempts:
                 raise

@@ -13,7 +13,7 @@ import pytest
 from telegram import Update
 
 from bot.settings import Settings, SettingsError
-from bot.telegram_app import BotStartError, build_application, run_bot
+from bot.telegram_app import FLOOD_RETRIES, BotStartError, build_application, run_bot
 from bot.transport import MAX_BACKLOG, Progress, RedactToken
 from embeddings.engine import Engine, EngineConfig
 from tests import fake_telegram as tg
@@ -191,6 +191,29 @@ async def test_transient_send_errors_are_retried(bot, faults):
     await feed(app, tg.message("三驾马车指什么？", USER))
     texts = answers(api)
     assert len(texts) == 1 and "三驾马车" in texts[0] and "Sorry" not in texts[0]
+
+
+async def test_flood_control_is_waited_out_by_one_layer(bot, monkeypatch):
+    """Under lasting flood control a message costs at most 1 + FLOOD_RETRIES sends: the rate
+    limiter waits and retries, ``with_retries`` does not retry on top of it (that made 16)."""
+    app, api = await bot()
+    waited = []
+    sleep = asyncio.sleep
+
+    async def no_wait(seconds, *args, **kwargs):  # the limiter's waits, counted instead of slept
+        waited.append(seconds)
+        await sleep(0)
+
+    monkeypatch.setattr("telegram.ext._aioratelimiter.asyncio.sleep", no_wait)
+    api.fail("sendMessage", *[429] * 40)
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    # the answer and then the apology each get 1 + FLOOD_RETRIES tries, nothing more
+    assert len([f for f in api.failed if f == ("sendMessage", 429)]) == 2 * (1 + FLOOD_RETRIES)
+    assert len([w for w in waited if w >= 1]) == 2 * FLOOD_RETRIES  # each retry waited as Telegram asked
+    api.faults.clear()
+    api.fail("sendMessage", 429, 429)  # passing flood control: the answer arrives
+    await feed(app, tg.message("三驾马车指什么？", USER))
+    assert "三驾马车" in answers(api)[-1]
 
 
 async def test_a_send_that_times_out_after_delivery_gets_no_apology(bot):
