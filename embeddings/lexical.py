@@ -142,16 +142,11 @@ def _is_name(word: str) -> bool:
 
 def passage_terms(text: str) -> tuple[list[str], list[str]]:
     """What the index holds of a passage, from one segmentation: its search terms (as
-    ``tokenize``) and the pinyin of the names among them (as ``name_pinyin_terms``)."""
+    ``tokenize``) and the index side of the pinyin channel: ``pinyin_terms`` of the names in
+    it only (people, places, organisations), which is what an English question spells in
+    pinyin; the pinyin of every character pair would be most of the lexical index for no gain."""
     raw = segmenter().lcut_for_search(text)
     return _without_stopwords(raw), [p for word in dict.fromkeys(w for w in raw if _is_name(w)) for p in pinyin_terms(word)]
-
-
-def name_pinyin_terms(text: str) -> list[str]:
-    """Index side of the pinyin channel: ``pinyin_terms`` of the names in ``text`` only (people,
-    places, organisations), which is what an English question spells in pinyin; the pinyin of
-    every character pair would be most of the lexical index for no gain."""
-    return passage_terms(text)[1]
 
 
 @lru_cache(maxsize=4096)
@@ -241,6 +236,15 @@ class BM25:
         self._doc_freq = np.diff(np.asarray(_retriever.scores["indptr"]))
         self.idf: Mapping[str, float] = _Idf(self._vocab, self._doc_freq, self.n)
 
+    @property
+    def unseen_idf(self) -> float:
+        """The idf of a word no passage holds (df 0): the highest there is."""
+        return math.log(1 + (self.n + 0.5) / 0.5)
+
+    def word_idf(self, word: str) -> float:
+        """The word's idf, or ``unseen_idf`` when the corpus never uses it."""
+        return self.idf.get(word, self.unseen_idf)
+
     def save(self, directory: Path) -> None:
         self._bm25s.save(str(directory), show_progress=False)
 
@@ -265,7 +269,7 @@ class BM25:
         spellings, where most English words are no term at all) unknown terms are left out
         and every known term counts with the highest idf, so a name that occurs almost
         everywhere adds little."""
-        unseen = math.log(1 + (self.n + 0.5) / 0.5)
+        unseen = self.unseen_idf
         terms = set(query_terms)
         if count_unknown:
             total = sum(self.idf.get(t, unseen) for t in terms)

@@ -135,10 +135,10 @@ def test_bm25_saved_and_loaded_scores_the_same(tmp_path):
 
 
 def test_the_pinyin_channel_indexes_names_not_every_character_pair():
-    from embeddings.lexical import name_pinyin_terms, pinyin_terms
+    from embeddings.lexical import passage_terms, pinyin_terms
 
     text = "省委书记应勇赴武汉市青和居社区调研，东湖新城社区党委书记陶久娣介绍了基层治理的做法"
-    names = set(name_pinyin_terms(text))
+    names = set(passage_terms(text)[1])
     assert {"yingyong", "wuhan", "qingheju", "donghu", "taojiudi"} <= names
     assert not {"shequ", "diaoyan", "zhili", "jiceng"} & names  # common words: no pinyin
     assert len(names) < len(set(pinyin_terms(text))) / 3

@@ -43,7 +43,6 @@ READERS: dict[str, str] = {
     ".pdf": "pdf",
 }
 SUFFIXES = tuple(READERS)
-FORMAT_NAMES = {"text": "text", "markdown": "Markdown", "web": "HTML", "word": "Word", "pdf": "PDF"}
 
 
 def format_of(suffix: str) -> str | None:

@@ -51,8 +51,7 @@ class Term:
 
 
 def _idf(bm25: BM25, word: str) -> float:
-    unseen = math.log(1 + (bm25.n + 0.5) / 0.5)
-    return bm25.idf.get(word, unseen)
+    return bm25.word_idf(word)
 
 
 def predicate_terms(analysis: QuestionAnalysis, bm25: BM25) -> list[Term]:
@@ -85,7 +84,7 @@ def weighted_terms(analysis: QuestionAnalysis, bm25: BM25, verb_weight: float | 
             if w1 + w2 in body and len(w1 + w2) >= 3:
                 out.append(Term(PHRASE_WEIGHT * min(_idf(bm25, w1), _idf(bm25, w2)), frozenset({w1 + w2}), phrase=True))
         return out
-    unseen = math.log(1 + (bm25.n + 0.5) / 0.5)
+    unseen = bm25.unseen_idf
     names: set[frozenset[str]] = set()
     found = phrases(analysis.text, STOPWORDS | ENGLISH_STOPWORDS)
     in_phrase = {w for p in found for w in p.english.split()}
