@@ -12,7 +12,7 @@ import logging
 import secrets
 import statistics
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -84,8 +84,10 @@ class BotState:
     started: float = field(default_factory=time.time)
     answered: int = 0
     durations: deque = field(default_factory=lambda: deque(maxlen=2000))
-    recent: dict[int, deque] = field(default_factory=dict)
-    refused: OrderedDict = field(default_factory=OrderedDict)  # user id -> when a stranger was last told no
+    # user id -> when they asked in the last minute; strangers told no in the last minute. Forgotten
+    # after a quiet minute, at most 10,000 users each (the clock read through this module, for tests).
+    recent: TTLCache = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60, timer=lambda: time.monotonic()))
+    refused: TTLCache = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60, timer=lambda: time.monotonic()))
     conversations: Conversations = field(default_factory=Conversations)  # follow-ups' context, bounded
     # (chat id, question message id) -> how a follow-up was understood, for its "More results";
     # kept as long as a conversation's context, bounded. Another replica reads the question as written.
@@ -98,13 +100,9 @@ class BotState:
 
     def should_refuse_aloud(self, user_id: int) -> bool:
         """Strangers are told the bot is private once a minute at most: refusals cost sends too."""
-        now = time.monotonic()
-        if now - self.refused.get(user_id, -1e9) < 60:
+        if user_id in self.refused:
             return False
-        self.refused[user_id] = now
-        self.refused.move_to_end(user_id)
-        while len(self.refused) > 10_000:
-            self.refused.popitem(last=False)
+        self.refused[user_id] = True
         return True
 
     def over_rate_limit(self, user_id: int) -> bool:
@@ -112,15 +110,13 @@ class BotState:
         if limit <= 0:
             return False
         now = time.monotonic()
-        times = self.recent.setdefault(user_id, deque())
+        times = self.recent.get(user_id) or deque()
         while times and now - times[0] > 60:
             times.popleft()
         if len(times) >= limit:
             return True
         times.append(now)
-        if len(self.recent) > 10_000:  # forget users quiet for a minute: their deques are empty anyway
-            for uid in [u for u, t in self.recent.items() if not t or now - t[-1] > 60]:
-                del self.recent[uid]
+        self.recent[user_id] = times  # stored again: the minute of quiet counts from now
         return False
 
 

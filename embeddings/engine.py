@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 
 from corpus.clean import match_form, script_of
 from corpus.errors import QabotError
@@ -126,7 +126,7 @@ class Engine:
         self._checked = 0.0
         self._seen_manifest: tuple | None = None
         self._cache: BuildCache | None = None
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(QUERY_CACHE_SIZE)
         self._vectors_lock = threading.Lock()
         self.queries = QueryBatcher(lambda texts: self.encoder.encode_queries(texts),
                                     config.query_batch, config.query_window_s)
@@ -276,16 +276,12 @@ class Engine:
         """The query's vector, from a small LRU cache: example buttons and "More results"
         ask the same questions again."""
         key = match_form(query)
-        with self._vectors_lock:
+        with self._vectors_lock:  # cachetools' caches are not thread-safe
             vector = self._vectors.get(key)
-            if vector is not None:
-                self._vectors.move_to_end(key)
-                return vector
-        vector = self.queries.encode(key)
-        with self._vectors_lock:
-            self._vectors[key] = vector
-            while len(self._vectors) > QUERY_CACHE_SIZE:
-                self._vectors.popitem(last=False)
+        if vector is None:
+            vector = self.queries.encode(key)
+            with self._vectors_lock:
+                self._vectors[key] = vector
         return vector
 
     def search(self, query: str, k: int = 5) -> list[Hit]:

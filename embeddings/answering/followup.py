@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
+
+from cachetools import LRUCache
 
 from corpus.clean import match_form, script_of, to_simplified
 from embeddings.answering.extract import find_people
@@ -181,13 +183,12 @@ class Conversations:
 
     def __init__(self, ttl: float = 15 * 60, limit: int = 10_000):
         self.ttl, self.limit = ttl, limit
-        self._items: OrderedDict = OrderedDict()
+        self._items: LRUCache = LRUCache(limit)
 
     def get(self, key) -> Conversation:
-        conv = self._items.pop(key, None) or Conversation(self.ttl)
-        self._items[key] = conv
-        while len(self._items) > self.limit:
-            self._items.popitem(last=False)
+        conv = self._items.get(key)
+        if conv is None:
+            conv = self._items[key] = Conversation(self.ttl)
         return conv
 
     def clear(self, key) -> None:
