@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from cachetools import LRUCache
@@ -157,24 +156,25 @@ def resolve(question: str, last: Turn | None) -> Reading:
 
 @dataclass
 class Conversation:
-    """The last few turns of one chat, forgotten after ``ttl`` seconds of silence."""
+    """The last turn of one chat (what a follow-up refers to), forgotten after ``ttl`` seconds
+    of silence."""
 
     ttl: float = 15 * 60
-    turns: deque = field(default_factory=lambda: deque(maxlen=4))
+    turn: Turn | None = None
     updated: float = field(default_factory=time.monotonic)
 
     @property
     def last(self) -> Turn | None:
-        if self.turns and time.monotonic() - self.updated > self.ttl:
-            self.turns.clear()
-        return self.turns[-1] if self.turns else None
+        if self.turn is not None and time.monotonic() - self.updated > self.ttl:
+            self.turn = None
+        return self.turn
 
     def add(self, turn: Turn) -> None:
-        self.turns.append(turn)
+        self.turn = turn
         self.updated = time.monotonic()
 
     def clear(self) -> None:
-        self.turns.clear()
+        self.turn = None
 
 
 class Conversations:
