@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from corpus.clean import to_simplified
 from corpus.model import Passage
 from embeddings.answering.extract import people, roles_of
-from embeddings.answering.question import SPEECH_VERBS
+from embeddings.answering.question import STATEMENT_VERBS
 from embeddings.dictionary import romanised
 
 PASSAGES_PER_DOCUMENT = 40
@@ -66,7 +66,7 @@ def _facts(text: str) -> Iterator[Candidate]:
         yield Candidate("who", name, f"{name}是谁？", f"Who is {english}?" if english else "")
 
 
-_SAID = re.compile(r"[^，。；：,;:“”]{0,8}?(" + "|".join(SPEECH_VERBS[:5]) + ")[，：:]")
+_SAID = re.compile(r"[^，。；：,;:“”]{0,8}?(" + "|".join(STATEMENT_VERBS[:5]) + ")[，：:]")
 
 
 def _in_turn(passages: Sequence[Passage]) -> Iterator[Passage]:

@@ -25,13 +25,13 @@ from corpus.clean import to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract
 from embeddings.answering.gate import Term, coverage, local_weights, predicate_terms, weighted_terms
-from embeddings.answering.question import AnswerType, QuestionAnalysis, name_phrases
+from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases
 from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
 from embeddings.lexical import BM25
 from embeddings.search import Hit
 
 # Verbs that introduce a statement in document text (强调, 指出...).
-SPEECH = re.compile(r"(强调|要求|指出|表示|提出|认为|呼吁|宣布|介绍)[：:，,]?")
+SPEECH = re.compile("(" + "|".join(STATEMENT_VERBS) + ")[：:，,]?")
 _CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
 _QUOTED = re.compile(r"《([^《》]{1,30})》|“([^“”]{1,30})”|「([^「」]{1,30})」|『([^『』]{1,30})』")
 _CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")

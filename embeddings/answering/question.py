@@ -85,6 +85,8 @@ _ORG_NOUNS = ("公司", "机构", "组织", "单位", "部门", "大学", "学�
 _TIME_NOUNS = ("时候", "时间", "日子", "年", "年份", "年代", "世纪", "朝代", "时期", "月份", "月", "天", "日",
                "日期", "季节", "时代", "阶段")
 SPEECH_VERBS = ("强调", "指出", "要求", "表示", "提出", "说", "讲", "谈到", "提到", "介绍", "认为", "宣布", "呼吁")
+# Those that open a statement in a report ("应勇强调：…"); 说, 讲, 谈到, 提到 run through ordinary text too.
+STATEMENT_VERBS = tuple(v for v in SPEECH_VERBS if v not in ("说", "讲", "谈到", "提到"))
 # Nouns that only frame a question ("哪些方面的工作", "什么情况"): not what it is about.
 _GENERIC = {"方面", "情况", "内容", "问题", "东西", "事情", "事", "哪些", "什么", "分别", "各自"}
 _MEASURE_ADJ = "长高大重远深宽厚久快"
