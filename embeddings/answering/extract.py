@@ -79,7 +79,9 @@ class Span:
 
 # "<any meeting>会上" ("at the meeting", 座谈会上, 发布会上) opens a clause, it is not part of a role.
 _AT_MEETING = r"[\u4e00-\u9fff]{0,6}?会上"
-_LEADING_NON_ROLE = re.compile(r"^(?:" + _AT_MEETING + r"|其中|以及|和|与|及)")
+# Words that join or open a clause: a role written after one starts after it ("其中[党委书记]…").
+_JOINERS = r"其中|以及|和|与|及"
+_LEADING_NON_ROLE = re.compile(r"^(?:" + _AT_MEETING + "|" + _JOINERS + ")")
 
 
 def find_people(text: str) -> list[tuple[str, str]]:
@@ -300,7 +302,7 @@ EXTRACTORS = {
 
 _TITLE_AT_END = re.compile("(?:" + "|".join(TITLES) + ")$")
 # A role starts after clause punctuation, a conjunction or a preposition ("习近平在[山西省委书记]唐登杰…陪同下").
-_ROLE_START = re.compile(r"[，。；：,;:“”（）()]|" + _AT_MEETING + r"|其中|以及|和|与|及|在|由|被|向|对|将|把")
+_ROLE_START = re.compile(r"[，。；：,;:“”（）()]|" + _AT_MEETING + "|" + _JOINERS + r"|在|由|被|向|对|将|把")
 
 
 # A word for what someone is or does: a title, or a word ending as occupations do (运动员, 工程师,
