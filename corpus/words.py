@@ -11,13 +11,21 @@ from functools import lru_cache
 jieba_lock = threading.Lock()
 
 
+_jieba = None
+
+
 def segmenter():
-    """The jieba module, its dictionary loaded."""
+    """The jieba module, its dictionary loaded (once: setting its log level again on every call
+    cost more than the segmentation of a short word)."""
+    global _jieba  # noqa: PLW0603 - the one module-wide handle, set under the lock
+    if _jieba is not None:
+        return _jieba
     with jieba_lock:
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
+        _jieba = jieba
         return jieba
 
 

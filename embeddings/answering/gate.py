@@ -14,6 +14,7 @@ English words are looked for through their dictionary translations, names throug
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
@@ -135,6 +136,8 @@ def coverage(terms: list[Term], text: str, text_pinyin: frozenset[str] | None = 
         elif not t.phrase and t.chinese:
             found += t.weight * max(_partial(c, text) for c in t.chinese)
     return found / total
+
+
 def _partial(word: str, text: str) -> float:
     """Credit for a Chinese word that ``text`` does not hold as such. Chinese abbreviates a
     compound by the first character of each word (减轻负担 -> 减负, 环境保护 -> 环保): full
@@ -150,8 +153,10 @@ def _partial(word: str, text: str) -> float:
     return 0.25 * sum(c in text for c in word) if len(word) == 2 else 0.0
 
 
+@lru_cache(maxsize=16_384)
 def _parts(word: str) -> tuple[str, ...]:
-    """The shorter words jieba finds inside a compound (``队伍建设`` -> 队伍, 建设)."""
+    """The shorter words jieba finds inside a compound (``队伍建设`` -> 队伍, 建设); cached: the
+    answer step asks for the same question words in every clause it reads."""
     from embeddings.lexical import tokenize
 
     return tuple(t for t in tokenize(word) if t != word and len(t) > 1) if len(word) > 2 else ()
