@@ -109,7 +109,7 @@ def bm25_compare(corpus_dir: Path, data_dir: Path, questions_file: Path, tmp: Pa
     from pymilvus import DataType, Function, FunctionType, MilvusClient  # noqa: PLC0415
 
     from corpus.clean import match_form  # noqa: PLC0415
-    from embeddings.evaluate import _compact, read_questions  # noqa: PLC0415
+    from embeddings.evaluate import compact, read_questions  # noqa: PLC0415
     from embeddings.lexical import tokenize  # noqa: PLC0415
 
     encoder = load_encoder(DEFAULT_MODEL, data_dir).load()
@@ -137,11 +137,11 @@ def bm25_compare(corpus_dir: Path, data_dir: Path, questions_file: Path, tmp: Pa
     for q in read_questions(questions_file):
         if not q.evidence or q.no_answer:
             continue
-        ev = [_compact(e) for e in q.evidence]
+        ev = [compact(e) for e in q.evidence]
 
         def rank(ids, ev=ev):
             return next((r for r, i in enumerate(ids[:10], 1)
-                         if any(e in _compact(index.passages[int(i)].text) for e in ev)), None)
+                         if any(e in compact(index.passages[int(i)].text) for e in ev)), None)
 
         norm = match_form(q.question)
         ours = index.bm25.normalised_scores(tokenize(norm))
@@ -160,7 +160,7 @@ def bm25_compare(corpus_dir: Path, data_dir: Path, questions_file: Path, tmp: Pa
         fused = sorted(dense, key=lambda i: dense[i] + 0.2 * milvus.get(i, 0.0) / best, reverse=True)
         ranks["Milvus BM25 fused"].append(rank(fused))
         ranks["ours, fused (the product)"].append(next(
-            (r for r, h in enumerate(engine.search(q.question, 10), 1) if any(e in _compact(h.passage.text) for e in ev)),
+            (r for r, h in enumerate(engine.search(q.question, 10), 1) if any(e in compact(h.passage.text) for e in ev)),
             None))
     print(f"{questions_file.name} ({len(ranks['Milvus BM25 fused'])} answerable questions):")
     for name, rs in ranks.items():

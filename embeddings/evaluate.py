@@ -45,7 +45,8 @@ def short_limit(expected_chars: int) -> int:
     return 3 * expected_chars + 30
 
 
-def _compact(text: str) -> str:
+def compact(text: str) -> str:
+    """Text as answers are compared: matching form, no spaces."""
     return match_form(text).replace(" ", "")
 
 
@@ -62,12 +63,12 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 10) -> dict:
         hits = engine.search(reading.question, k)
         rank = None
         if q.evidence:
-            ev = [_compact(e) for e in q.evidence]
-            rank = next((i for i, h in enumerate(hits, 1) if any(e in _compact(h.passage.text) for e in ev)), None)
+            ev = [compact(e) for e in q.evidence]
+            rank = next((i for i, h in enumerate(hits, 1) if any(e in compact(h.passage.text) for e in ev)), None)
         answer = engine.answer(q.question, conversation=conversation)
-        direct = _compact(answer.direct)
-        ok = all(_compact(a) in direct for a in q.answer_contains) if q.answer_contains else None
-        expected = sum(len(_compact(a)) for a in q.answer_contains)
+        direct = compact(answer.direct)
+        ok = all(compact(a) in direct for a in q.answer_contains) if q.answer_contains else None
+        expected = sum(len(compact(a)) for a in q.answer_contains)
         rows.append({
             "id": q.id, "lang": q.lang, "rank": rank, "answerable": bool(q.evidence) and not q.no_answer,
             "answer_ok": ok, "short": bool(ok) and len(direct) <= short_limit(expected) if ok is not None else None,

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.clean import match_form
 from embeddings.answering.compose import ComposerParams
 from embeddings.answering.features import (
     GATE_FEATURES,
@@ -48,7 +47,7 @@ from embeddings.answering.question import analyse
 from embeddings.answering.selector import MODEL_FILES, MODELS_DIR
 from embeddings.answering.training.data import SETS, TrainSet, export
 from embeddings.answering.training.english import pseudo_english
-from embeddings.evaluate import short_limit
+from embeddings.evaluate import compact, short_limit
 from embeddings.search import Hit
 
 log = logging.getLogger("train")
@@ -74,10 +73,6 @@ ROUNDS = {"sentence": 300, "span": 300, "gate": 200}
 MAX_WRONG_REFUSALS = 0.05
 
 
-def compact(text: str) -> str:
-    return match_form(text).replace(" ", "")
-
-
 @dataclass
 class Case:
     set: str
@@ -88,6 +83,7 @@ class Case:
     kind: str  # answerable | left_out | impossible
     hits: list[Hit]
     bm25: object
+    query_vector: np.ndarray  # as the search encoded it
 
     @property
     def english(self) -> bool:
@@ -156,15 +152,16 @@ def make_cases(ts: TrainSet, engine, rng: random.Random, limit: int | None) -> l
             asked.append((tq.id + "#en", pseudo_english(tq.question)))
         for qid, question in asked:
             hits = engine.search(question, SEARCH_K)
+            qv = engine.query_vector(question)  # the search's own, from the engine's cache
             if tq.impossible:
-                cases.append(Case(ts.name, qid, group, question, (), "impossible", hits, bm25))
+                cases.append(Case(ts.name, qid, group, question, (), "impossible", hits, bm25, qv))
                 continue
-            cases.append(Case(ts.name, qid, group, question, answers, "answerable", hits, bm25))
+            cases.append(Case(ts.name, qid, group, question, answers, "answerable", hits, bm25, qv))
             if rng.randrange(LEFT_OUT_EVERY) == 0:
                 others = [h for h in hits if h.passage.doc_id != tq.doc_id]
                 others = [Hit(h.passage, h.score, h.dense, h.lexical, r) for r, h in enumerate(others, 1)]
                 left_out = qid + ("-left-out" if qid.endswith("#en") else "#left-out")
-                cases.append(Case(ts.name, left_out, group, question, (), "left_out", others, bm25))
+                cases.append(Case(ts.name, left_out, group, question, (), "left_out", others, bm25, qv))
         if n % 500 == 0:
             log.info("%s: searched %d of %d questions", ts.name, n, len(questions))
     return cases
@@ -222,8 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     for n, case in enumerate(cases):
         case.q = Question.of(analyse(case.question), case.bm25)
         pool = case.hits[: params.evidence_passages]
-        qv = encoder_query(encoder, case.question)
-        case.sentences, _, case.sentence_rows = read_sentences(case.q, pool, vectors, qv)
+        case.sentences, _, case.sentence_rows = read_sentences(case.q, pool, vectors, case.query_vector)
         case.gold_in_pool = any(case.holds(s.original) for s in case.sentences)
         if n % 1000 == 0:
             log.info("sentences of %d of %d cases", n, len(cases))
@@ -313,16 +309,6 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     log.info("models written to %s in %.0f s", args.out, time.time() - started)
-
-
-_query_cache: dict[str, np.ndarray] = {}
-
-
-def encoder_query(encoder, question: str) -> np.ndarray:
-    key = match_form(question)
-    if key not in _query_cache:
-        _query_cache[key] = encoder.encode_queries([key])[0]
-    return _query_cache[key]
 
 
 def report(cases: list[Case], gate_cases: list[Case], g_oof: np.ndarray, thresholds: dict[str, float]) -> dict:
