@@ -28,7 +28,7 @@ def test_unknown_terms_lower_the_normalised_score():
 
 
 def test_hits_carry_both_scores(fake_engine):
-    hits = fake_engine.search("疫情防控常态化", 5)
+    hits = search(fake_engine.index, fake_engine.encoder, "疫情防控常态化", 5, FusionParams(title_weight=0.0))
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     assert all(h.score == pytest.approx(h.dense + 0.2 * h.lexical) for h in hits)
     assert hits[0].lexical > 0
@@ -142,3 +142,33 @@ def test_the_pinyin_channel_indexes_names_not_every_character_pair():
     assert {"yingyong", "wuhan", "qingheju", "donghu", "taojiudi"} <= names
     assert not {"shequ", "diaoyan", "zhili", "jiceng"} & names  # common words: no pinyin
     assert len(names) < len(set(pinyin_terms(text))) / 3
+
+
+def test_document_title_orders_documents_but_not_passages_within_one(tmp_path):
+    """Two reports whose "who accompanied" passages read alike and name neither the person nor
+    the place (no section titles either: the documents' titles come from their first
+    sentences): the question's words are in one report's title, and that report's passage
+    moves above the other's; the passages of one report keep their order."""
+    from embeddings.engine import Engine, EngineConfig
+    from tests.fakes import HashEncoder
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("李华到江城电厂考察，看望一线职工。\n\n王明、赵刚陪同。\n\n他强调要保障供电安全。", "utf-8")
+    (tmp_path / "c" / "b.txt").write_text("张伟到海港码头调研，了解航运情况。\n\n陈强、刘洋陪同考察。\n\n他指出要提升港口效率。", "utf-8")
+    engine = Engine(EngineConfig(tmp_path / "c", tmp_path / "i", tmp_path / "d"), HashEncoder())
+    engine.rebuild()
+    question = "李华考察江城电厂时，哪些人陪同考察？"
+    plain = search(engine.index, engine.encoder, question, 6, FusionParams(title_weight=0.0))
+    titled = search(engine.index, engine.encoder, question, 6, FusionParams(title_weight=1.0))
+    assert {h.passage.doc_title for h in titled} == {"李华到江城电厂考察", "张伟到海港码头调研"}
+    assert not any(h.passage.section for h in titled)
+
+    def rank(hits, text):
+        return next(h.rank for h in hits if h.passage.text == text)
+
+    assert rank(plain, "王明、赵刚陪同。") > rank(plain, "陈强、刘洋陪同考察。")  # the other report's has more words
+    assert rank(titled, "王明、赵刚陪同。") < rank(titled, "陈强、刘洋陪同考察。")
+    boost = {h.passage.text: h.score - next(p.score for p in plain if p.passage.id == h.passage.id) for h in titled}
+    assert boost["王明、赵刚陪同。"] > 0.2 and boost["陈强、刘洋陪同考察。"] == pytest.approx(0.0)
+    order = [[h.passage.text for h in hits if h.passage.doc_id == "a.txt"] for hits in (plain, titled)]
+    assert order[0] == order[1] and len(order[0]) == 3
