@@ -5,9 +5,12 @@ connection). Every question must be answered exactly once, in its own chat, with
 apology instead of an answer.
 
     .venv/bin/python bench/soak.py [--questions 1000] [--users 50] [--no-faults] [--compare-typing]
+                                   [--compare-feedback]
 
 --compare-typing runs the same burst twice in one process: with the typing action sent for
 every answer (as before) and only for slow answers (now), and prints answers/s of both.
+--compare-feedback runs it with feedback off, then on with every third answer rated 👍/👎 by its
+asker while the burst is answered (the presses are updates too), and prints both.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import contextlib
 import json
 import random
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +38,27 @@ TYPING_DELAY = telegram_app.TYPING_DELAY  # the bot's own setting, before a comp
 APOLOGY = ("Sorry, something went wrong", "抱歉，回答时出了点问题", "抱歉，回答時出了點問題")
 
 
-def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool, typing_delay: float) -> dict:
+def _rate_answers(api, stop: threading.Event) -> list[int]:
+    """Press 👍 or 👎 under every third answer, as its asker, while the burst runs."""
+    pressed: list[int] = []
+    seen = 0
+    while not stop.is_set():
+        calls = list(api.calls)
+        for method, params, _ in calls[seen:]:
+            markup = params.get("reply_markup") or {}
+            if method != "sendMessage" or "fb:up" not in json.dumps(markup):
+                continue
+            pressed.append(params["chat_id"])
+            if len(pressed) % 3 == 1:
+                data = "fb:up" if len(pressed) % 2 else "fb:down"
+                api.push(tg.callback(data, params["chat_id"], api.message_id(params), uid=params["chat_id"]))
+        seen = len(calls)
+        stop.wait(0.05)
+    return pressed
+
+
+def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool, typing_delay: float,
+         feedback: bool = False, rate: bool = False) -> dict:
     telegram_app.TYPING_DELAY = typing_delay
     with tg.FakeTelegramServer() as server:
         api = server.api
@@ -45,8 +69,12 @@ def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool,
         settings = Settings(token=tg.TOKEN, api_base_url=server.url, admin_ids=frozenset({ADMIN}),
                             corpus_dir=engine.config.corpus_dir, data_dir=engine.config.data_dir,
                             index_dir=engine.config.index_dir, questions_per_minute=0,
-                            example_questions=("谁参加了调研？",))
+                            example_questions=("谁参加了调研？",), feedback=feedback)
+        stop = threading.Event()
+        rater = threading.Thread(target=_rate_answers, args=(api, stop), daemon=True) if rate else None
         with tg.polling_in_thread(build_application(settings, engine), api):
+            if rater:
+                rater.start()
             start = time.monotonic()
             updates, reindex = [], None
             for i in range(n):
@@ -67,6 +95,7 @@ def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool,
             with contextlib.suppress(AssertionError):  # a time-out: what is missing is counted as lost
                 api.wait_for(lambda a: len(replies(a)) == n, 900)
             time.sleep(2)  # late duplicates would land now
+            stop.set()
             got = replies(api)
             wall = max(t for rs in got.values() for _, t in rs) - start if got else float("nan")
             rebuilt = any("Index rebuilt" in e.get("text", "") for e in api.sent("editMessageText"))
@@ -80,6 +109,7 @@ def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool,
         "reindex_seen": reindex is not None,
         "p50_ms": percentile(lat, 50) * 1000, "p95_ms": percentile(lat, 95) * 1000, "max_ms": max(lat) * 1000,
         "answers_per_s": len(got) / wall, "wall_s": wall,
+        "ratings": sum(1 for m, p, _ in api.calls if m == "answerCallbackQuery"),
     }
 
 
@@ -88,7 +118,7 @@ def show(label: str, r: dict) -> None:
           f"apology {r['apologies']}, wrong chat {r['wrong_chat']}, HTML refused {r['rejected_html']}; "
           f"{r['faults_injected']} faults injected; reindex done: {r['reindexed']}")
     print(f"    latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; "
-          f"{r['answers_per_s']:.1f} answers/s over {r['wall_s']:.1f} s")
+          f"{r['answers_per_s']:.1f} answers/s over {r['wall_s']:.1f} s; {r['ratings']} button presses answered")
 
 
 def main() -> None:
@@ -97,6 +127,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--no-faults", action="store_true")
     ap.add_argument("--compare-typing", action="store_true")
+    ap.add_argument("--compare-feedback", action="store_true")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
@@ -104,6 +135,15 @@ def main() -> None:
         tmp = Path(tmp)
         engine = seed_engine(tmp)
         faults = not args.no_faults
+        if args.compare_feedback:
+            off = soak(engine, questions, args.questions, args.users, faults, TYPING_DELAY, feedback=False)
+            show("feedback off", off)
+            on = soak(engine, questions, args.questions, args.users, faults, TYPING_DELAY, feedback=True, rate=True)
+            show("feedback on, every third answer rated", on)
+            print(f"p95 ratio on/off: {on['p95_ms'] / off['p95_ms']:.2f}x; "
+                  f"answers/s ratio on/off: {on['answers_per_s'] / off['answers_per_s']:.2f}x")
+            print(f"peak RSS: {peak_rss_mib():.0f} MiB")
+            return
         if args.compare_typing:
             before = soak(engine, questions, args.questions, args.users, faults, typing_delay=0.0)
             show("typing action on every answer (before)", before)

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--gate-open", action="store_true",
                     help="answer whatever is found (the gate's threshold at 0): what the answer step alone would say")
 
+    fb = sub.add_parser("feedback", help="what users rated and what went unanswered").add_subparsers(
+        dest="action", required=True)
+    export = fb.add_parser("export", parents=[common],
+                           help="write 👍 answers and declined questions as a question set for 'qabot eval'")
+    export.add_argument("file", type=Path)
+
     serve = sub.add_parser("serve", parents=[common], help="run the Telegram bot")
     serve.add_argument("--webhook-url", help="use a webhook at this public URL instead of long polling")
     serve.add_argument("--port", type=int, default=8443, help="webhook listening port")
@@ -237,6 +243,23 @@ def cmd_serve(settings: Settings, webhook_url: str | None, port: int, listen: st
     return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port, listen=listen)
 
 
+def cmd_feedback_export(settings: Settings, path: Path) -> int:
+    from bot.feedback import DB_FILE, FeedbackStore  # noqa: PLC0415
+
+    if not (settings.data_dir / DB_FILE).exists():
+        raise QabotError(f"no feedback recorded in {settings.data_dir} yet")
+    store = FeedbackStore(settings.data_dir, settings.feedback_days, read_only=True)
+    try:
+        rows = store.export()
+    finally:
+        store.close()
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    rated = sum(1 for r in rows if "answer_contains" in r)
+    print(f"Wrote {len(rows)} questions to {path}: {rated} answers rated 👍, {len(rows) - rated} declined "
+          f"(\"expect\": \"no_answer\", to review). Run: qabot eval {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -263,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_remove(settings, args.id)
         if args.command == "eval":
             return cmd_eval(settings, args.file, args.json, args.gate_open)
+        if args.command == "feedback":
+            return cmd_feedback_export(settings, args.file)
         if args.command == "serve":
             return cmd_serve(settings, args.webhook_url, args.port, args.listen)
         if args.command == "run":

@@ -20,7 +20,8 @@ MESSAGES: dict[str, dict[str, str]] = {
               "cover it.\n\n<b>Commands</b>\n/ask &lt;question&gt; — ask (in groups: or mention me, or reply to my "
               "message)\n/start — what I know, with example questions\n/help — this message\n"
               "/new — start a new topic (follow-up questions like “what did she say?” are read in context)\n"
-              "/reindex — admins: rebuild the index after adding documents\n/stats — admins: figures\n\n"
+              "/reindex — admins: rebuild the index after adding documents\n/stats — admins: figures\n"
+              "/feedback — admins: ratings and unanswered questions\n\n"
               "<b>Tips</b>\n• Tap “More results” under an answer for further passages.\n"
               "• Inline: type @{username} and a question in any chat to share a passage.\n"
               "• Admins: send a PDF, Word (.docx), HTML, Markdown or text file to add it; /docs lists the documents, "
@@ -28,7 +29,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "<b>怎么提问</b>\n用中文（简体或繁体）或英文提问，例如“谁参加了调研？”。我只根据文档回答，给出引用的段落；"
               "文档没有涉及的问题，我会直接说明。\n\n<b>命令</b>\n/ask &lt;问题&gt; — 提问（在群里也可以 @我 或回复我的消息）\n"
               "/start — 我知道什么，附示例问题\n/help — 本帮助\n/reindex — 管理员：添加文档后重建索引\n"
-              "/stats — 管理员：统计数据\n/new — 开始新话题（“他们分别担任什么职务？”这样的追问会结合上文理解）\n\n<b>提示</b>\n• 点答案下方的“更多结果”查看更多段落。\n"
+              "/stats — 管理员：统计数据\n/feedback — 管理员：评价和没有回答的问题\n/new — 开始新话题（“他们分别担任什么职务？”这样的追问会结合上文理解）\n\n<b>提示</b>\n• 点答案下方的“更多结果”查看更多段落。\n"
               "• 行内模式：在任何聊天里输入 @{username} 加问题，即可分享段落。\n"
               "• 管理员：发送 PDF、Word（.docx）、HTML、Markdown 或文本文件即可添加文档；/docs 查看文档列表，"
               "/remove 删除文档，/reindex 让改动生效。",
@@ -63,6 +64,24 @@ MESSAGES: dict[str, dict[str, str]] = {
               "zh": "文档：{documents}\n段落：{passages}\n模型：{model}\n索引：{index}，建于 {built}\n"
                     "启动以来回答的问题：{answered}\n回答时间中位数：{median}"},
     "admins_only": {"en": "Sorry, this is for admins.", "zh": "抱歉，这项功能仅供管理员使用。"},
+    "rated_up": {"en": "Thanks! 👍", "zh": "谢谢！👍"},
+    "rated_down": {"en": "Thanks, noted. 👎", "zh": "谢谢，已记下。👎"},
+    "rating_changed": {"en": "Rating changed.", "zh": "评价已更改。"},
+    "rating_same": {"en": "Already rated so.", "zh": "已经这样评价过了。"},
+    "rating_not_yours": {"en": "Only the person who asked can rate this answer.", "zh": "只有提问的人可以评价这个答案。"},
+    "rating_unknown": {"en": "This answer can no longer be rated.", "zh": "这个答案已无法评价。"},
+    "rating_failed": {"en": "Sorry, the rating could not be saved.", "zh": "抱歉，评价没能保存。"},
+    "comment_prompt": {"en": "What was wrong with the answer? Reply to this message with one line (optional).",
+                       "zh": "这个答案哪里不对？可以回复这条消息，写一句话（可选）。"},
+    "comment_saved": {"en": "Thanks, your comment is saved.", "zh": "谢谢，意见已保存。"},
+    "admins_feedback": {"en": "Sorry, /feedback is for admins.", "zh": "抱歉，/feedback 仅供管理员使用。"},
+    "feedback_off": {"en": "Feedback is turned off (QABOT_FEEDBACK=0).", "zh": "反馈功能已关闭（QABOT_FEEDBACK=0）。"},
+    "feedback_head": {"en": "<b>Feedback, last 14 days</b>\nday · asked · answered · 👍 · 👎",
+                      "zh": "<b>最近 14 天的反馈</b>\n日期 · 提问 · 回答 · 👍 · 👎"},
+    "feedback_none": {"en": "No questions recorded yet.", "zh": "还没有记录到提问。"},
+    "feedback_worst": {"en": "<b>Worst-rated answers</b>", "zh": "<b>评价最差的答案</b>"},
+    "feedback_unanswered": {"en": "<b>Asked most, not answered by the documents</b>",
+                            "zh": "<b>问得最多、文档没有回答的问题</b>"},
     # documents (admins)
     "pages": {"en": "{n} page(s)", "zh": "{n} 页"},
     "paragraphs": {"en": "{n} paragraph(s)", "zh": "{n} 段"},

@@ -58,6 +58,8 @@ class Settings:
     encoder_threads: int = 0  # 0: the runtime's default (one per core)
     vector_store: str = "faiss"  # faiss, milvus:///path/file.db (Milvus Lite) or milvus://host:port
     milvus_token: str = ""  # for a Milvus server that wants one ("user:password" or an API key)
+    feedback: bool = True  # 👍/👎 under answers, questions recorded (bot/feedback.py)
+    feedback_days: int = 90  # records older than this are deleted
 
     @property
     def index_path(self) -> Path:
@@ -93,6 +95,8 @@ class Settings:
             encoder_threads=_int(env, "QABOT_ENCODER_THREADS", 0),
             vector_store=(env.get("QABOT_VECTOR_STORE") or "faiss").strip(),
             milvus_token=env.get("QABOT_MILVUS_TOKEN", "").strip(),
+            feedback=env.get("QABOT_FEEDBACK", "1").strip().lower() not in ("0", "false", "no", "off"),
+            feedback_days=_int(env, "QABOT_FEEDBACK_DAYS", 90),
         )
 
     def __repr__(self) -> str:  # secrets never reach a log line or a traceback

@@ -42,7 +42,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot import telegram_feedback
 from bot.checks import question_problem, tidy_question
+from bot.feedback import FeedbackStore, open_store
 from bot.messages import language_of, say
 from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, format_passage
 from bot.formatting import escape as _e
@@ -73,6 +75,7 @@ COMMANDS = [
     BotCommand("new", "Start a new topic: forget the conversation so far"),
     BotCommand("docs", "Admins: list the documents"),
     BotCommand("remove", "Admins: remove a document: /remove <number>"),
+    BotCommand("feedback", "Admins: ratings and unanswered questions"),
 ]
 @dataclass
 class BotState:
@@ -94,6 +97,22 @@ class BotState:
     readings: TTLCache = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=15 * 60))
     reindexing: bool = False
     examples_task: asyncio.Task | None = None
+    feedback: FeedbackStore | None = None  # None: QABOT_FEEDBACK=0, or the database cannot be opened
+    comment_prompts: telegram_feedback.CommentPrompts = field(default_factory=telegram_feedback.CommentPrompts)
+    writes: set = field(default_factory=set)  # records being written (off the event loop)
+
+    def write_later(self, fn, *args) -> None:
+        """Run a database write in a thread without waiting for it: a slow or failing write
+        never holds an answer up (its failure is logged)."""
+        task = asyncio.create_task(asyncio.to_thread(fn, *args))
+        self.writes.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self.writes.discard(t)
+            if not t.cancelled() and t.exception():
+                log.warning("Feedback not recorded: %s", t.exception())
+
+        task.add_done_callback(done)
 
     def generation(self) -> str:
         return self.engine.info().generation
@@ -143,11 +162,12 @@ def _more_button(generation: str, offset: int, lang: str) -> InlineKeyboardMarku
     return InlineKeyboardMarkup([[InlineKeyboardButton(say("more", lang), callback_data=_more_data(generation, offset))]])
 
 
-def _answer_buttons(generation: str | None, offset: int, lang: str) -> InlineKeyboardMarkup:
-    """Under an answer: "More results" (when there are more) and "New topic"."""
+def _answer_buttons(generation: str | None, offset: int, lang: str, rate: bool = False) -> InlineKeyboardMarkup:
+    """Under an answer: "More results" (when there are more) and "New topic"; 👍 / 👎 when
+    feedback is on."""
     row = [InlineKeyboardButton(say("more", lang), callback_data=_more_data(generation, offset))] if generation else []
     row.append(InlineKeyboardButton(say("new_topic", lang), callback_data="new"))
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup([row, telegram_feedback.rating_row()] if rate else [row])
 
 
 def conversation_key(update: Update) -> tuple[int, int, int]:
@@ -218,11 +238,16 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if answer.reading and answer.analysis:  # "More results" pages through what was answered
         state.readings[(message.chat_id, message.message_id)] = answer.analysis.text
     more = state.generation() if answer.answered and len(answer.hits) > len(answer.evidence[:2]) else None
-    markup = _answer_buttons(more, min(2, len(answer.evidence)), lang) if answer.answered else None
+    rate = state.feedback is not None
+    markup = _answer_buttons(more, min(2, len(answer.evidence)), lang, rate) if answer.answered else None
+    sent = None
     try:
-        await send_chunks(message, format_answer(answer), markup)
+        sent = await send_chunks(message, format_answer(answer), markup)
     except TimedOut:  # it may well have arrived: neither a second copy nor an apology
         log.warning("Sending an answer timed out; it may have been delivered")
+    if rate and user:
+        state.write_later(state.feedback.record, answer, user.id, state.generation(), message.chat_id,
+                          sent.message_id if sent and answer.answered else None)
     state.answered += 1
     state.durations.append(time.perf_counter() - start)
 
@@ -279,8 +304,19 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any text in a private chat is a question."""
-    await answer_question(update, context, update.effective_message.text or "")
+    """Any text in a private chat is a question (or a comment on an answer rated 👎)."""
+    if not await _comment(update, context):
+        await answer_question(update, context, update.effective_message.text or "")
+
+
+async def _comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A reply to the "what was wrong?" prompt after a 👎: saved as the answer's comment."""
+    state, message = _state(context), update.effective_message
+    answer_id = state.comment_prompts.answered_by(message) if state.feedback else None
+    if answer_id is None:
+        return False
+    await telegram_feedback.save_comment(message, answer_id, state.feedback, _lang(update))
+    return True
 
 
 def _addressed_question(message: Message, bot_id: int, username: str) -> str | None:
@@ -300,7 +336,7 @@ def _addressed_question(message: Message, bot_id: int, username: str) -> str | N
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Groups: answer mentions and replies to the bot; stay quiet otherwise."""
     question = _addressed_question(update.effective_message, context.bot.id, context.bot.username or "")
-    if question is not None:
+    if question is not None and not await _comment(update, context):
         await answer_question(update, context, question)
 
 
@@ -481,6 +517,10 @@ async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _admin_callback(update, context, data)
     elif kind == "more":
         await _more_results(update, context, rest)
+    elif data in (telegram_feedback.UP, telegram_feedback.DOWN) and state.feedback:
+        await telegram_feedback.rate(query, state.feedback, state.comment_prompts, lang)
+    elif data.startswith(telegram_feedback.PAGE_PREFIX):
+        await _feedback_page(update, context, data)
     else:
         await query.answer()
 
@@ -523,7 +563,7 @@ async def _more_results(update: Update, context: ContextTypes.DEFAULT_TYPE, rest
         return
     await query.answer()
     try:  # one page per button: the next page brings its own
-        await query.edit_message_reply_markup(_answer_buttons(None, 0, lang))
+        await query.edit_message_reply_markup(_answer_buttons(None, 0, lang, state.feedback is not None))
     except TelegramError as e:
         log.debug("Could not retire the More button: %s", e)
     more = _more_button(generation, offset + PAGE, lang) if len(hits) > offset + PAGE < MAX_RESULTS else None
@@ -662,6 +702,28 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                  answered=state.answered, median=median), do_quote=True)
 
 
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feedback (admins): ratings per day, the worst-rated answers, what went unanswered."""
+    state, message, lang = _state(context), update.effective_message, _lang(update)
+    if not _is_admin(state, update):
+        await message.reply_text(say("admins_feedback", lang), do_quote=True)
+    elif state.feedback is None:
+        await message.reply_text(say("feedback_off", lang), do_quote=True)
+    else:
+        await telegram_feedback.show_report(
+            state.feedback, lang, 0, lambda text, **kw: message.reply_text(text, do_quote=True, **kw))
+
+
+async def _feedback_page(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
+    state, query, lang = _state(context), update.callback_query, _lang(update)
+    page = _number(data[len(telegram_feedback.PAGE_PREFIX):], 10_000)
+    if not _is_admin(state, update) or state.feedback is None or page is None:
+        await query.answer(say("admins_only", lang), show_alert=True)
+        return
+    await query.answer()
+    await telegram_feedback.show_report(state.feedback, lang, page, query.edit_message_text)
+
+
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log every unexpected exception with its update id; apologise to the user."""
     update_id = getattr(update, "update_id", None)
@@ -700,6 +762,15 @@ async def _post_init(application: Application) -> None:
         state.examples_task = asyncio.create_task(_make_examples(state))
 
 
+async def _post_shutdown(application: Application) -> None:
+    """Records still being written are finished, then the feedback database closed."""
+    state: BotState = application.bot_data["state"]
+    if state.writes:
+        await asyncio.wait(list(state.writes), timeout=5)
+    if state.feedback is not None:
+        state.feedback.close()
+
+
 async def _make_examples(state: BotState) -> None:
     try:
         state.examples = await asyncio.to_thread(pick_examples, state.engine, state.settings)
@@ -726,17 +797,20 @@ def build_application(settings: Settings, engine: Engine, request=None) -> Appli
                       request=request or HTTPXRequest(connection_pool_size=256),
                       get_updates_request=request or HTTPXRequest(),
                       rate_limiter=_rate_limiter(settings.outgoing_rate_limit))
-    builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init)
+    builder = Application.builder().bot(bot).concurrent_updates(True).post_init(_post_init).post_shutdown(_post_shutdown)
     app = builder.build()
     bot.set_backlog(lambda: app.update_queue.qsize() + app.update_processor.current_concurrent_updates)
-    app.bot_data["state"] = BotState(settings, engine)
+    app.bot_data["state"] = BotState(settings, engine,
+                                     feedback=open_store(settings.data_dir, settings.feedback_days)
+                                     if settings.feedback else None)
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     app.add_handler(TypeHandler(Update, gate), group=-1)
     new = filters.UpdateType.MESSAGE  # an edited message is not asked again
     for name, handler in (("start", start), ("help", help_command), ("ask", ask), ("reindex", reindex),
-                          ("stats", stats), ("new", new_topic), ("docs", docs), ("remove", remove)):
+                          ("stats", stats), ("new", new_topic), ("docs", docs), ("remove", remove),
+                          ("feedback", feedback)):
         app.add_handler(CommandHandler(name, handler, filters=new))
     app.add_handler(MessageHandler(filters.COMMAND & new, unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & private & new, private_text))

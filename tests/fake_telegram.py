@@ -100,6 +100,7 @@ class FakeBotApi:
         self.rng = None
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(5000)
+        self._sent_ids: dict[int, int] = {}  # id() of a sendMessage's recorded params -> its message id
         self._cond = threading.Condition()
 
     # --- test side ---
@@ -132,6 +133,11 @@ class FakeBotApi:
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[dict]:
         with self._cond:
             return [p for m, p, _ in self.calls if m == method and (chat_id is None or p.get("chat_id") == chat_id)]
+
+    def message_id(self, sent: dict) -> int:
+        """The message id the fake gave a message the bot sent (``sent``: from ``sent()``)."""
+        with self._cond:
+            return self._sent_ids[id(sent)]
 
     def polls(self) -> int:
         """How many getUpdates calls the fake has answered: a few more mean the bot's loop went round."""
@@ -213,7 +219,10 @@ class FakeBotApi:
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method in ("sendMessage", "editMessageText"):
-            return 200, {"ok": True, "result": self._message(params, params.get("message_id"))}
+            result = self._message(params, params.get("message_id"))
+            with self._cond:
+                self._sent_ids[id(params)] = result["message_id"]
+            return 200, {"ok": True, "result": result}
         if method == "getFile":
             fid = params["file_id"]
             return 200, {"ok": True, "result": {"file_id": fid, "file_unique_id": fid, "file_path": f"docs/{fid}",

@@ -46,7 +46,7 @@ async def test_start_registers_commands_and_offers_example_buttons(bot):
     app, api = await bot()
     await app.bot_data["state"].examples_task  # made in the background at start: wait for them, not a clock
     assert [c["command"] for c in api.sent("setMyCommands")[0]["commands"]] == ["start", "help", "ask", "reindex",
-                                                                              "stats", "new", "docs", "remove"]
+                                                                              "stats", "new", "docs", "remove", "feedback"]
     await feed(app, tg.message("/start", USER))
     msg = api.sent()[0]
     assert msg["chat_id"] == USER and msg["parse_mode"] == "HTML"
