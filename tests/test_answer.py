@@ -162,6 +162,8 @@ def test_report_role_date_place_and_number(report_engine):
     assert "5月12日至14日" in _direct(a) and len(a.direct) <= 40
     assert "86万吨" in _direct(report_engine.answer("江城市去年粮食产量是多少？"))
     assert "白河村" in _direct(report_engine.answer("张华走进了哪个村的村民家中？"))
+    # "which town": the name that ends in 镇, not the opening that repeats the question's words
+    assert report_engine.answer("张华到江城市调研时去了哪个镇？").points[0].span == "青山镇"
 
 
 @pytest.mark.parametrize("question", ["刘洋今年多大年纪？", "江城市有多少人口？", "张华担任省委书记多少年了？",

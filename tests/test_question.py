@@ -71,6 +71,9 @@ def test_units_and_plurals():
     assert "名" in analyse("有多少人参加？").units
     assert analyse("这座桥建于哪一年？").units[0] == "年"
     assert analyse("How old is he?").units == ("岁",)
+    # the kind of place asked for, when place names end with it; not "city" or "country" (北京, 日本)
+    assert analyse("他们去了哪个村？").units == ("村",) and analyse("这座寺庙在哪座山上？").units == ("山",)
+    assert analyse("他住在哪个城市？").units == () and analyse("她来自哪个国家？").units == ()
     assert analyse("座谈会上有哪些人发言？").plural and not analyse("东湖新城社区的党委书记是谁？").plural
 
 

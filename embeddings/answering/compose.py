@@ -54,7 +54,7 @@ class ComposerParams:
     # Passages shown under the answer.
     shown_passages: int = 3
     # The best sentences whose candidates are scored.
-    span_sentences: int = 5
+    span_sentences: int = 8
     max_points: int = 5  # a speaker's points shown
     max_people: int = 12  # people listed (lists of attendees run long; their roles are in the passage)
     statement_chars: int = 200

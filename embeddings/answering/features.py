@@ -67,7 +67,7 @@ SPAN_FEATURES = (
     "span_chars", "shown_chars", "shown_share", "in_question", "focus_in_span",
     "in_slot", "is_slot", "slot_anchored", "slot_both",
     "distance", "distance_rank", "clause_cov", "rest_cov", "clause_bigram", "focus_in_clause", "window_cov",
-    "relative_position", "same_kind", "typed_in_sentence",
+    "relative_position", "same_kind", "typed_in_sentence", "typed_elsewhere",
 )
 
 
@@ -435,6 +435,10 @@ def span_features(q: Question, ranked: list[Sentence], cands: list[Candidate]) -
             "window_cov": coverage(q.terms, s.form[max(0, c.start - WINDOW):c.start] + " " + s.form[c.end:c.end + WINDOW]),
             "relative_position": c.start / max(1, len(s.form)), "same_kind": len(same),
             "typed_in_sentence": float(asked in kinds_in[key]) if asked else -1.0,
+            # a candidate of the type asked for in another of the sentences read ("who" answered
+            # by a place here while another sentence names a person)
+            "typed_elsewhere": float(any(asked in k for other, k in kinds_in.items() if other != key))
+            if asked else -1.0,
         }
         c.features = f
         rows.append([f[n] for n in SPAN_FEATURES])
@@ -586,6 +590,9 @@ def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
     if q.analysis.type is AnswerType.ROLE:  # the question's own wording on both sides first ("以[…]身份到")
         first = [c for c in ok if c.kind == "slot" and c.features.get("slot_both")]
         first += [c for c in ok if c.kind == "role"]
+        return first + [c for c in ok if c not in first]
+    if q.analysis.type is AnswerType.PLACE and q.analysis.units:  # "哪个村": a name ending in 村 first
+        first = [c for c in ok if c.kind in ("place", "organisation") and c.features.get("unit_match") == 1]
         return first + [c for c in ok if c not in first]
     if q.asked and q.analysis.type is AnswerType.PERSON:  # the sentence that says the deed asked about ("谁陪同")
         first = [c for c in ok if c.sentence.features.get("asked_predicate", 0.0) > 0]

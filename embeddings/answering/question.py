@@ -268,7 +268,16 @@ def _units(body: str, qtype: AnswerType) -> tuple[str, ...]:
             return ("日", "号", "天")
         if re.search(r"几月|哪(?:一)?个?月", body):
             return ("月",)
+    if qtype is AnswerType.PLACE:  # "去了哪个村": a village is written with 村 (木排村)
+        m = re.search(r"哪(?:一)?[个座条所片家]?(" + "|".join(PLACE_SUFFIXES) + ")", body)
+        if m:
+            return (m.group(1),)
     return ()
+
+
+# Kinds of place that Chinese names end with (a village is "…村", a county "…县"): "which
+# village" is answered by a name with that ending. Not 城市/国家: "哪个国家" is answered by 日本.
+PLACE_SUFFIXES = ("村", "镇", "乡", "县", "区", "省", "州", "岛", "山", "河", "湖", "街", "路", "站", "寺", "桥", "港")
 
 
 # --- English --------------------------------------------------------------------------------
