@@ -76,7 +76,20 @@ def new_engine(settings: Settings, gate_open: bool = False):
                            backend=settings.encoder_backend)
     answer = ComposerParams(gate=GateParams.open()) if gate_open else ComposerParams()
     config = EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer)
-    return Engine(config, encoder, store=open_store(settings.vector_store, config.index, settings.milvus_token))
+    return Engine(config, encoder, composer=fluent_composer(settings, encoder, config),
+                  store=open_store(settings.vector_store, config.index, settings.milvus_token))
+
+
+def fluent_composer(settings: Settings, encoder, config):
+    """With ``QABOT_LLM_URL`` set, the extractive composer with a language model's fluent answer
+    attached (``embeddings.answering.fluent``); None (the engine's default) otherwise."""
+    if not settings.llm_url:
+        return None
+    from embeddings.answering import ExtractiveComposer
+    from embeddings.answering.fluent import ChatEndpoint, FluentComposer, LLMConfig
+
+    llm = LLMConfig(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+    return FluentComposer(ExtractiveComposer(encoder, config.answer), ChatEndpoint(llm))
 
 
 def make_engine(settings: Settings, gate_open: bool = False):
@@ -129,7 +142,8 @@ def cmd_build(settings: Settings) -> int:
 
 def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
     from bot.checks import question_problem, tidy_question
-    from bot.render import render_plain
+    from bot.render import render_fluent_plain, render_plain
+    from embeddings.answering.fluent import final
 
     question = tidy_question(question)
     problem = question_problem(question, settings.max_question_chars)
@@ -142,11 +156,14 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
                             f"at most {settings.max_question_chars} (QABOT_MAX_QUESTION_CHARS)")
     engine = make_engine(settings)
     answer = engine.answer(question, settings.top_k)
+    fluent = final(answer.fluent) if answer.fluent else None
     if as_json:
         print(json.dumps({
             "question": question, "answered": answer.answered, "kind": answer.kind.value,
             "type": answer.type.value if answer.type else None, "direct": answer.direct, "reason": answer.reason,
             "answer": render_plain(answer),
+            "fluent": {"text": fluent.text, "shown": fluent.shown, "problem": fluent.problem,
+                       "cited": [p.id for p in fluent.cited], "dropped": list(fluent.dropped)} if fluent else None,
             "points": [{"text": p.text, "citation": p.passage.citation, "passage_id": p.passage.id} for p in answer.points],
             "hits": [{"rank": h.rank, "score": round(h.score, 4), "dense": round(h.dense, 4),
                       "lexical": round(h.lexical, 4), "passage_id": h.passage.id, "citation": h.passage.citation,
@@ -154,6 +171,8 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
         }, ensure_ascii=False, indent=2))
     else:
         print(render_plain(answer))
+        if fluent and fluent.shown:
+            print("\n" + render_fluent_plain(answer, fluent))
     return 0
 
 

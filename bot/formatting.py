@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.render import spelled_name, heading, in_script, labels_for
 from embeddings.answering import Answer
+from embeddings.answering.model import Fluent
 from embeddings.search import Hit
 
 MAX_MESSAGE = 4096
@@ -118,6 +119,20 @@ def format_answer(answer: Answer, max_evidence: int = 2) -> list[Chunk]:
         title = f"<b>{_e(lab['evidence'])}</b>\n" if n == 0 else ""
         blocks.append(title + _passage_block(ev.sentences, ev.key, script) + "\n" + _citation(ev.hit.passage, script))
     return pack(blocks)
+
+
+def format_fluent(answer: Answer, fluent: Fluent, max_passages: int = 2) -> Chunk:
+    """A language model's checked answer (``fluent``) in place of the extractive one: its
+    sentences with their [n] citations, then the passages it cites. Written while the model is
+    still writing, it says so."""
+    lab, script = labels_for(answer.script), answer.script
+    lines = [f"<i>({_e(answer.reading)})</i>"] if answer.reading else []
+    lines.append(f"<b>{_e(lab['fluent'])}</b>" + ("" if fluent.done else f" <i>({_e(lab['writing'])})</i>"))
+    lines.append(_e(in_script(fluent.text, script)))
+    blocks = ["\n".join(lines)]
+    for n, passage in list(zip(fluent.numbers, fluent.cited))[:max_passages]:
+        blocks.append(f"[{n}] <blockquote>{_e(in_script(passage.text, script))}</blockquote>\n{_citation(passage, script)}")
+    return pack(blocks)[0]
 
 
 def _highlighted(text: str, span: str, script: str, spelled: str = "") -> str:

@@ -63,6 +63,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "Questions answered since start: {answered}\nMedian answer time: {median}",
               "zh": "文档：{documents}\n段落：{passages}\n模型：{model}\n索引：{index}，建于 {built}\n"
                     "启动以来回答的问题：{answered}\n回答时间中位数：{median}"},
+    "stats_fluent": {"en": "Fluent answers ({model}): shown {shown}, held back by the check {held_back}, "
+                           "endpoint failed {failed}",
+                     "zh": "语言模型答案（{model}）：显示 {shown}，未通过核对 {held_back}，接口失败 {failed}"},
     "admins_only": {"en": "Sorry, this is for admins.", "zh": "抱歉，这项功能仅供管理员使用。"},
     "rated_up": {"en": "Thanks! 👍", "zh": "谢谢！👍"},
     "rated_down": {"en": "Thanks, noted. 👎", "zh": "谢谢，已记下。👎"},

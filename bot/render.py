@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from corpus.clean import to_simplified, to_traditional
 from embeddings.answering import Answer, AnswerKind, AnswerType, Point
+from embeddings.answering.model import Fluent
 from embeddings.dictionary import romanised
 
 LABELS = {
-    "en": {"answer": "Answer", "people": "People", "points": "Key points", "source": "Source",
+    "en": {"fluent": "In short", "writing": "writing…", "answer": "Answer", "people": "People", "points": "Key points", "source": "Source",
            "evidence": "Evidence", "none": "The documents do not answer this question.",
            "closest": "Closest passage (may not answer it)"},
-    "zh-Hans": {"answer": "答案", "people": "相关人物", "points": "要点", "source": "出处",
+    "zh-Hans": {"fluent": "简答", "writing": "撰写中…", "answer": "答案", "people": "相关人物", "points": "要点", "source": "出处",
                 "evidence": "依据", "none": "文档中没有找到这个问题的答案。",
                 "closest": "最接近的段落（未必回答了问题）"},
 }
@@ -77,4 +78,12 @@ def render_plain(answer: Answer, max_evidence: int = 1) -> str:
         marked = [f"【{s}】" if j in ev.key else s for j, s in enumerate(ev.sentences)]
         lines.append(in_script("".join(marked), script))
         lines.append(f"— {in_script(ev.hit.passage.citation, script)}")
+    return "\n".join(lines)
+
+
+def render_fluent_plain(answer: Answer, fluent: Fluent) -> str:
+    """A language model's checked answer as plain text, with the passages it cites."""
+    lab, script = labels_for(answer.script), answer.script
+    lines = [f"{lab['fluent']}:", in_script(fluent.text, script)]
+    lines += [f"[{n}] {in_script(p.citation, script)}" for n, p in zip(fluent.numbers, fluent.cited)]
     return "\n".join(lines)

@@ -60,6 +60,11 @@ class Settings:
     milvus_token: str = ""  # for a Milvus server that wants one ("user:password" or an API key)
     feedback: bool = True  # 👍/👎 under answers, questions recorded (bot/feedback.py)
     feedback_days: int = 90  # records older than this are deleted
+    # An OpenAI-compatible endpoint for fluent answers (off when empty): see embeddings/answering/fluent.py
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 20.0
 
     @property
     def index_path(self) -> Path:
@@ -97,10 +102,14 @@ class Settings:
             milvus_token=env.get("QABOT_MILVUS_TOKEN", "").strip(),
             feedback=env.get("QABOT_FEEDBACK", "1").strip().lower() not in ("0", "false", "no", "off"),
             feedback_days=_int(env, "QABOT_FEEDBACK_DAYS", 90),
+            llm_url=env.get("QABOT_LLM_URL", "").strip(),
+            llm_model=env.get("QABOT_LLM_MODEL", "").strip(),
+            llm_api_key=env.get("QABOT_LLM_API_KEY", "").strip(),
+            llm_timeout=float(_int(env, "QABOT_LLM_TIMEOUT", 20)),
         )
 
     def __repr__(self) -> str:  # secrets never reach a log line or a traceback
-        hidden = {"token", "webhook_secret", "milvus_token"}
+        hidden = {"token", "webhook_secret", "milvus_token", "llm_api_key"}
         shown = ", ".join(f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}"
                           for f in fields(self))
         return f"Settings({shown})"
@@ -109,6 +118,9 @@ class Settings:
         if not (self.vector_store == "faiss" or self.vector_store.startswith(("milvus://", "http://", "https://"))):
             raise SettingsError(f"QABOT_VECTOR_STORE={self.vector_store!r}: use faiss, milvus:///path/file.db "
                                 "or milvus://host:port")
+        if self.llm_url and not (self.llm_url.startswith(("http://", "https://")) and self.llm_model):
+            raise SettingsError("QABOT_LLM_URL must be an http(s) address of an OpenAI-compatible API "
+                                "(e.g. http://localhost:11434/v1), with QABOT_LLM_MODEL naming the model")
         if self.webhook_secret and not _WEBHOOK_SECRET.match(self.webhook_secret):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them)")
 

@@ -12,7 +12,7 @@ import logging
 import secrets
 import statistics
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -45,6 +45,7 @@ from telegram.ext import (
 from bot import telegram_feedback
 from bot.checks import question_problem, tidy_question
 from bot.feedback import FeedbackStore, open_store
+from bot.telegram_fluent import show_fluent
 from bot.messages import language_of, say
 from bot.formatting import MAX_MESSAGE, Chunk, format_answer, format_hits, format_passage
 from bot.formatting import escape as _e
@@ -99,12 +100,17 @@ class BotState:
     examples_task: asyncio.Task | None = None
     feedback: FeedbackStore | None = None  # None: QABOT_FEEDBACK=0, or the database cannot be opened
     comment_prompts: telegram_feedback.CommentPrompts = field(default_factory=telegram_feedback.CommentPrompts)
-    writes: set = field(default_factory=set)  # records being written (off the event loop)
+    writes: set = field(default_factory=set)  # background work: records being written, fluent answers
+    fluent: Counter = field(default_factory=Counter)  # fluent answers shown, held back, failed
 
     def write_later(self, fn, *args) -> None:
         """Run a database write in a thread without waiting for it: a slow or failing write
         never holds an answer up (its failure is logged)."""
-        task = asyncio.create_task(asyncio.to_thread(fn, *args))
+        self.in_background(asyncio.to_thread(fn, *args))
+
+    def in_background(self, work) -> None:
+        """Run ``work`` (a coroutine) after the handler returns; kept until done (shutdown waits)."""
+        task = asyncio.create_task(work)
         self.writes.add(task)
 
         def done(t: asyncio.Task) -> None:
@@ -241,10 +247,13 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     rate = state.feedback is not None
     markup = _answer_buttons(more, min(2, len(answer.evidence)), lang, rate) if answer.answered else None
     sent = None
+    chunks = format_answer(answer)
     try:
-        sent = await send_chunks(message, format_answer(answer), markup)
+        sent = await send_chunks(message, chunks, markup)
     except TimedOut:  # it may well have arrived: neither a second copy nor an apology
         log.warning("Sending an answer timed out; it may have been delivered")
+    if sent is not None and answer.fluent is not None and len(chunks) == 1:  # a language model rewrites it
+        state.in_background(show_fluent(answer, sent, chunks[0], markup, state.fluent))
     if rate and user:
         state.write_later(state.feedback.record, answer, user.id, state.generation(), message.chat_id,
                           sent.message_id if sent and answer.answered else None)
@@ -697,9 +706,12 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     info = state.engine.info()
     median = f"{statistics.median(state.durations) * 1000:.0f} ms" if state.durations else "–"
-    await message.reply_text(say("stats", _lang(update), documents=info.documents, passages=info.passages,
-                                 model=info.model, index=f"{info.index_type} ({info.store})", built=info.built_at,
-                                 answered=state.answered, median=median), do_quote=True)
+    text = say("stats", _lang(update), documents=info.documents, passages=info.passages, model=info.model,
+               index=f"{info.index_type} ({info.store})", built=info.built_at, answered=state.answered, median=median)
+    if state.settings.llm_url:
+        text += "\n" + say("stats_fluent", _lang(update), model=state.settings.llm_model, shown=state.fluent["shown"],
+                           held_back=state.fluent["held_back"], failed=state.fluent["failed"])
+    await message.reply_text(text, do_quote=True)
 
 
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

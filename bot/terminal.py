@@ -6,8 +6,9 @@ import sys
 
 from bot.checks import question_problem, tidy_question
 from bot.messages import say
-from bot.render import render_plain
+from bot.render import render_fluent_plain, render_plain
 from bot.settings import Settings
+from embeddings.answering.fluent import final
 from embeddings.answering.followup import Conversation
 
 
@@ -31,4 +32,9 @@ def chat(engine, settings: Settings, stdin=sys.stdin, stdout=sys.stdout) -> int:
         if problem:
             print(say(problem[0], "en", **problem[1]), file=stdout, flush=True)
             continue
-        print(render_plain(engine.answer(question, settings.top_k, conversation)), file=stdout, flush=True)
+        answer = engine.answer(question, settings.top_k, conversation)
+        print(render_plain(answer), file=stdout, flush=True)
+        if answer.fluent is not None:  # a language model's answer, when it holds against the passages
+            fluent = final(answer.fluent)
+            if fluent.shown:
+                print("\n" + render_fluent_plain(answer, fluent), file=stdout, flush=True)

@@ -3,7 +3,8 @@ declined when it was."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from enum import Enum
 
 from corpus.model import Passage
@@ -43,6 +44,23 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Fluent:
+    """A language model's answer as far as it holds against the passages (``answering.fluent``)."""
+
+    text: str  # the sentences kept, each with its [n] citations
+    cited: tuple[Passage, ...]  # the passages the kept sentences cite, in order of first citation
+    numbers: tuple[int, ...]  # their numbers in the text ([1] is the first passage given to the model)
+    done: bool
+    problem: str = ""  # why it is not to be shown (endpoint failure, too little held); "" when it is
+    dropped: tuple[str, ...] = ()  # sentences left out, and why
+    failed: bool = False  # the endpoint failed (down, 429, timeout, not a chat completion)
+
+    @property
+    def shown(self) -> bool:
+        return self.done and not self.problem and bool(self.text)
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     script: str  # of the question: zh-Hans, zh-Hant, en
@@ -56,6 +74,8 @@ class Answer:
     reading: str = ""  # how a follow-up was understood ("他们 = 王瑞连、王忠林"), "" for a question on its own
     coverage: float | None = None  # share of the question's words found in the answer's passage
     confidence: float | None = None  # the learned gate's probability that the passages answer it
+    # With a language model configured: writes the fluent answer, snapshots as checked sentences come
+    fluent: Callable[[], Iterator[Fluent]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def answered(self) -> bool:
