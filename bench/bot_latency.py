@@ -22,7 +22,7 @@ from pathlib import Path
 from common import ROOT, machine, summary_ms, seed_engine
 
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 from embeddings.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
 from tests import fake_telegram as tg

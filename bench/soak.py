@@ -26,15 +26,15 @@ from pathlib import Path
 
 from common import ROOT, machine, peak_rss_mib, percentile, seed_engine
 
-import bot.telegram_app as telegram_app
+import bot.telegram.questions as telegram_questions
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 from embeddings.engine import Engine
 from tests import fake_telegram as tg
 
 QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"
 ADMIN = 7
-TYPING_DELAY = telegram_app.TYPING_DELAY  # the bot's own setting, before a comparison changes it
+TYPING_DELAY = telegram_questions.TYPING_DELAY  # the bot's own setting, before a comparison changes it
 APOLOGY = ("Sorry, something went wrong", "抱歉，回答时出了点问题", "抱歉，回答時出了點問題")
 
 
@@ -59,7 +59,7 @@ def _rate_answers(api, stop: threading.Event) -> list[int]:
 
 def soak(engine: Engine, questions: list[str], n: int, users: int, faults: bool, typing_delay: float,
          feedback: bool = False, rate: bool = False) -> dict:
-    telegram_app.TYPING_DELAY = typing_delay
+    telegram_questions.TYPING_DELAY = typing_delay
     with tg.FakeTelegramServer() as server:
         api = server.api
         api.late_seconds = 0.0

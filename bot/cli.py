@@ -256,7 +256,7 @@ def cmd_eval(settings: Settings, path: Path, as_json: bool, gate_open: bool = Fa
 
 
 def cmd_serve(settings: Settings, webhook_url: str | None, port: int, listen: str = "0.0.0.0") -> int:
-    from bot.telegram_app import run_bot
+    from bot.telegram.app import run_bot
 
     settings.require_token()
     return run_bot(settings, make_engine(settings), webhook_url=webhook_url, port=port, listen=listen)

@@ -357,7 +357,7 @@ class Bots:
         self.made = []
 
     async def make(self, settings, engine):
-        from bot.telegram_app import build_application
+        from bot.telegram.app import build_application
 
         api = FakeBotApi()
         app = build_application(settings, engine, request=FakeRequest(api))

@@ -70,7 +70,7 @@ async def test_start_registers_commands_and_offers_example_buttons(bot):
 
 
 async def test_private_question_is_answered_with_names_typing_and_a_reply(bot, monkeypatch):
-    monkeypatch.setattr("bot.telegram_app.TYPING_DELAY", 0.0)  # as if the answer took a while
+    monkeypatch.setattr("bot.telegram.questions.TYPING_DELAY", 0.0)  # as if the answer took a while
     app, api = await bot()
     update = tg.message("谁参加了调研？", USER)
     await feed(app, update)

@@ -10,7 +10,7 @@ import pytest
 from telegram import Update
 
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 from embeddings.engine import Engine, EngineConfig
 from tests import documents as files
 from tests import fake_telegram as tg

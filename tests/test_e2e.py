@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 from bot.transport import redact_token_in_logs
 from embeddings.engine import Engine
 from tests import fake_telegram as tg

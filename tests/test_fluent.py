@@ -172,7 +172,7 @@ async def bot(engine, llm, tmp_path, monkeypatch):
     """(application, fake Bot API) for an engine whose answers the fake model rewrites."""
     from bot.settings import Settings
 
-    monkeypatch.setattr("bot.telegram_fluent.EDIT_INTERVAL", 0.05)
+    monkeypatch.setattr("bot.telegram.fluent.EDIT_INTERVAL", 0.05)
     plain = engine.composer
     engine.composer = FluentComposer(plain, endpoint(llm, timeout=1.0))
     bots = tg.Bots()

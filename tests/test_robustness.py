@@ -13,7 +13,7 @@ import pytest
 from telegram import Update
 
 from bot.settings import Settings, SettingsError
-from bot.telegram_app import FLOOD_RETRIES, BotStartError, build_application, run_bot
+from bot.telegram.app import FLOOD_RETRIES, BotStartError, build_application, run_bot
 from bot.transport import MAX_BACKLOG, Progress, RedactToken
 from embeddings.engine import Engine, EngineConfig
 from tests import fake_telegram as tg
@@ -113,8 +113,8 @@ def test_rejected_token_is_one_sentence_without_the_token(fake_engine, caplog):
 
 
 def test_unreachable_bot_api_is_retried_then_one_sentence(fake_engine, monkeypatch):
-    monkeypatch.setattr("bot.telegram_app.START_ATTEMPTS", 2)
-    monkeypatch.setattr("bot.telegram_app.time.sleep", lambda s: None)
+    monkeypatch.setattr("bot.telegram.app.START_ATTEMPTS", 2)
+    monkeypatch.setattr("bot.telegram.app.time.sleep", lambda s: None)
     settings = settings_for(fake_engine, api_base_url="http://127.0.0.1:9")  # nothing listens there
     with pytest.raises(BotStartError, match="could not be reached"):
         run_bot(settings, fake_engine)
@@ -225,7 +225,7 @@ async def test_a_send_that_times_out_after_delivery_gets_no_apology(bot):
 
 
 async def test_a_failing_typing_action_costs_nothing(bot, monkeypatch):
-    monkeypatch.setattr("bot.telegram_app.TYPING_DELAY", 0.0)
+    monkeypatch.setattr("bot.telegram.questions.TYPING_DELAY", 0.0)
     app, api = await bot()
     api.fail("sendChatAction", 500, 500, 500, 500)
     await feed(app, tg.message("三驾马车指什么？", USER))
@@ -467,7 +467,7 @@ async def test_reindex_reports_success_even_if_examples_fail(bot, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("examples exploded")
 
-    monkeypatch.setattr("bot.telegram_app.pick_examples", broken)
+    monkeypatch.setattr("bot.telegram.questions.pick_examples", broken)
     await feed(app, tg.message("/reindex", ADMIN))
     assert "Index rebuilt" in api.sent("editMessageText")[-1]["text"]
 
@@ -478,16 +478,16 @@ async def test_rate_limit_memory_forgets_quiet_users(bot, monkeypatch):
     for uid in range(10_001):
         state.over_rate_limit(uid)
     clock = time.monotonic() + 120  # two minutes later
-    monkeypatch.setattr("bot.telegram_app.time.monotonic", lambda: clock)
+    monkeypatch.setattr("bot.telegram.state.time.monotonic", lambda: clock)
     state.over_rate_limit(99_999)
     assert len(state.recent) == 1
 
 
 def test_progress_says_how_long_is_left(monkeypatch):
-    from bot.telegram_app import _progress_text
+    from bot.telegram.admin import progress_text as _progress_text
 
     clock = [100.0]
-    monkeypatch.setattr("bot.telegram_app.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("bot.telegram.state.time.monotonic", lambda: clock[0])
     render = _progress_text("en")
     assert render(500, 2000) == "🔄 Rebuilding the index… 500/2000 passages"  # cached ones: no rate yet
     clock[0] += 10

@@ -8,23 +8,18 @@ import asyncio
 import logging
 
 from cachetools import TTLCache
-from telegram import CallbackQuery, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, ForceReply, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.feedback import FeedbackStore, Rated, Report
 from bot.formatting import escape
 from bot.messages import say
+from bot.telegram.buttons import page_buttons
 
 log = logging.getLogger(__name__)
 
-UP, DOWN = "fb:up", "fb:down"
-PAGE_PREFIX = "fbp:"
 SHOWN_CHARS = 60  # of a question or answer in the report
-
-
-def rating_row() -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton("👍", callback_data=UP), InlineKeyboardButton("👎", callback_data=DOWN)]
 
 
 class CommentPrompts:
@@ -48,9 +43,9 @@ class CommentPrompts:
         return found[0]
 
 
-async def rate(query: CallbackQuery, store: FeedbackStore, prompts: CommentPrompts, lang: str) -> None:
+async def rate(query: CallbackQuery, up: bool, store: FeedbackStore, prompts: CommentPrompts, lang: str) -> None:
     """A 👍 / 👎 press: recorded for the answer the button sits under, by its asker only."""
-    rating = 1 if query.data == UP else -1
+    rating = 1 if up else -1
     message = query.message
     if message is None:
         await query.answer(say("rating_unknown", lang), show_alert=True)
@@ -104,16 +99,7 @@ def report_text(report: Report, lang: str) -> str:
     return "\n".join(lines)
 
 
-def report_buttons(report: Report, page: int, lang: str) -> InlineKeyboardMarkup | None:
-    row = []
-    if page > 0:
-        row.append(InlineKeyboardButton(say("previous", lang), callback_data=f"{PAGE_PREFIX}{page - 1}"))
-    if report.more:
-        row.append(InlineKeyboardButton(say("next", lang), callback_data=f"{PAGE_PREFIX}{page + 1}"))
-    return InlineKeyboardMarkup([row]) if row else None
-
-
 async def show_report(store: FeedbackStore, lang: str, page: int, send) -> None:
     """``send(text, parse_mode=..., reply_markup=...)``: a reply or an edit of the page shown."""
     report = await asyncio.to_thread(store.report, 14, page)
-    await send(report_text(report, lang), parse_mode=ParseMode.HTML, reply_markup=report_buttons(report, page, lang))
+    await send(report_text(report, lang), parse_mode=ParseMode.HTML, reply_markup=page_buttons("fbp", page, report.more, lang))
