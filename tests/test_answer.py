@@ -5,7 +5,9 @@ import pytest
 
 from bot.render import render_plain
 from corpus.clean import to_simplified
+from corpus.model import Passage
 from embeddings.answering import AnswerKind, AnswerType
+from embeddings.search import Hit
 
 pytestmark = pytest.mark.model
 
@@ -154,6 +156,25 @@ def test_report_a_context_clause_does_not_pull_the_answer_to_the_opening(report_
     assert all("张华" in to_simplified(p.text) or "他" in p.text for p in a.points)
     a = report_engine.answer("张华在农业科技园了解了什么情况？")
     assert "种业创新" in _direct(a)
+
+
+def test_report_statements_include_those_that_go_on_without_a_subject(report_engine):
+    """"他指出，…" after a sentence about 张华 is 张华's statement too."""
+    direct = _direct(report_engine.answer("张华指出了什么？"))
+    assert "加快培育具有自主知识产权的优良品种" in direct and "坚持农业农村优先发展" in direct
+
+
+def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
+    from embeddings.answering.compose import _said_by
+    from embeddings.answering.features import Sentence, form
+
+    passage = Passage("d:1.0:x", "d", "报告", "d.txt", 1, 0, "", "", "")
+    hit = Hit(passage, 1.0, 1.0, 0.0, 1)
+    texts = ["张华到江城调研。", "他指出，要加快发展。", "刘洋介绍了情况。", "并强调，要抓好落实。"]
+    sents = [Sentence(t, form(t), hit, i, len(texts)) for i, t in enumerate(texts)]
+    assert _said_by("张华", sents, 1) and not _said_by("张华", sents, 3) and _said_by("刘洋", sents, 3)
+    # not when a sentence lies between them (the sentences of one passage as read, in order)
+    assert not _said_by("张华", [sents[0], sents[3]], 1)
 
 
 def test_report_role_date_place_and_number(report_engine):

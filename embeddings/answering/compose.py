@@ -284,7 +284,7 @@ class ExtractiveComposer:
             section = match_form(passage.section or "")
             starts = [i for i, s in enumerate(sents) if SPEECH.search(s.form)]
             if speaker:  # only statements the question's speaker made
-                starts = [i for i in starts if speaker in sents[i].form[: SPEECH.search(sents[i].form).start()]]
+                starts = [i for i in starts if _said_by(speaker, sents, i)]
                 headed = speaker in section and bool(SPEECH.search(section))
             else:
                 headed = bool(SPEECH.search(section))
@@ -317,6 +317,21 @@ class ExtractiveComposer:
 
 
 _GATE_COVERAGE = GATE_FEATURES.index("coverage")
+# What may stand before a speech verb that has no subject of its own ("并指出，…", "他强调"):
+# the sentence goes on with the previous one's subject.
+_NO_SUBJECT = re.compile(r"[并並还還也又同时時他她其]*")
+
+
+def _said_by(speaker: str, sents: list[Sentence], i: int) -> bool:
+    """Whether sentence ``i`` (of one passage, in order) reports a statement of ``speaker``: named
+    before its speech verb, or named in the sentence before when this one has no subject."""
+    s = sents[i]
+    before = s.form[: SPEECH.search(s.form).start()]
+    if speaker in before:
+        return True
+    previous = sents[i - 1] if i > 0 and sents[i - 1].position == s.position - 1 else None
+    return previous is not None and bool(_NO_SUBJECT.fullmatch(before)) and speaker in previous.form
+
 
 
 def _point(c: Candidate) -> Point:
