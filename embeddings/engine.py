@@ -294,13 +294,14 @@ class Engine:
                                                                  vector))
 
     def _in_current_generation(self, work):
-        """``work(index)`` on the loaded index; if its vectors were dropped meanwhile (another
-        replica published a newer generation), once more on the newest."""
+        """``work(index)`` on the loaded index; if its vectors were dropped meanwhile (a rebuild
+        here swapped in a newer generation, or another replica published one), once more on
+        the newest."""
         index = self.index  # one consistent index for the whole piece of work, even mid-swap
         try:
             return work(index)
         except StoreProblem:
-            if not self.refresh(force=True):
+            if self.index is index and not self.refresh(force=True):
                 raise
             return work(self.index)
 
