@@ -164,6 +164,13 @@ def test_report_statements_include_those_that_go_on_without_a_subject(report_eng
     assert "加快培育具有自主知识产权的优良品种" in direct and "坚持农业农村优先发展" in direct
 
 
+def test_report_which_titled_person_is_the_one_the_text_gives_that_title(report_engine):
+    """"还有哪位秘书长一同前往": the text never says 一同前往, but it writes 秘书长 before 刘洋
+    (the opening sentence, which repeats the question's other words, is not the answer)."""
+    a = report_engine.answer("张华到江城市调研时，还有哪位秘书长一同前往？")
+    assert [p.span for p in a.points] == ["刘洋"]
+
+
 def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
     from embeddings.answering.compose import _said_by
     from embeddings.answering.features import Sentence, form

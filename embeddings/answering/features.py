@@ -582,6 +582,16 @@ def eligible(q: Question, c: Candidate) -> bool:
     return True
 
 
+def _titled_as_asked(q: Question, c: Candidate) -> bool:
+    """Whether the role the text writes before person ``c`` ends with the title the question
+    puts right after its question phrase ("还有哪位[国务院副总理]一同前往" - "国务院副总理韩正")."""
+    after = form(q.analysis.after)
+    if q.analysis.cross_lingual or len(after) < 2:
+        return False
+    return any(role.text.endswith(after[:k]) for role in extract.roles_of(c.text, c.sentence.form)
+               for k in range(len(after), 1, -1))
+
+
 def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
     """The eligible candidates, scored, best first; for "what post does X hold", the role the
     text writes right before X's name first when there is one ("组织部部长王瑞连"), after the slot
@@ -594,6 +604,10 @@ def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
     if q.analysis.type is AnswerType.PLACE and q.analysis.units:  # "哪个村": a name ending in 村 first
         first = [c for c in ok if c.kind in ("place", "organisation") and c.features.get("unit_match") == 1]
         return first + [c for c in ok if c not in first]
+    if q.analysis.type is AnswerType.PERSON:  # "哪位副总理…": a person the text gives that title first
+        titled = [c for c in ok if c.kind == "person" and _titled_as_asked(q, c)]
+        if titled:
+            return titled + [c for c in ok if c not in titled]
     if q.asked and q.analysis.type is AnswerType.PERSON:  # the sentence that says the deed asked about ("谁陪同")
         first = [c for c in ok if c.sentence.features.get("asked_predicate", 0.0) > 0]
         return first + [c for c in ok if c not in first]
