@@ -7,11 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from cachetools import LRUCache
+from filelock import FileLock, Timeout
 
 from corpus.clean import match_form, script_of
 from corpus.errors import QabotError
@@ -81,34 +83,25 @@ class EngineConfig:
     query_window_s: float = 0.0
 
 
-class _ProcessLock:
-    """An exclusive, non-blocking lock file beside the index directory: one rebuild at a time
-    among all processes sharing it (replicas on one host or a shared volume)."""
+def _process_lock(index_dir: Path) -> FileLock:
+    """The lock file beside the index directory: one rebuild at a time among all processes
+    sharing it (replicas on one host or a shared volume)."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(index_dir.parent / f".{index_dir.name}.rebuild.lock")
 
-    def __init__(self, index_dir: Path):
-        self.path = index_dir.parent / f".{index_dir.name}.rebuild.lock"
-        self._file = None
 
-    def __enter__(self):
-        return self.acquire(wait=False)
-
-    def acquire(self, wait: bool):
-        import fcntl  # noqa: PLC0415 - POSIX; the bot runs on Linux
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a+")  # noqa: SIM115 - held until __exit__
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            self._file.close()
-            raise RebuildInProgress("a rebuild is already running in another process") from None
-        return self
-
-    def __exit__(self, *exc):
-        import fcntl  # noqa: PLC0415
-
-        fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._file.close()
+@contextmanager
+def _no_other_rebuild(index_dir: Path):
+    """Held for a rebuild; RebuildInProgress at once when another process holds it."""
+    lock = _process_lock(index_dir)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RebuildInProgress("a rebuild is already running in another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class Engine:
@@ -228,7 +221,7 @@ class Engine:
                 raise
         # Another replica is building it: wait for that build, then load what it made.
         log.info("Another process is building the index; waiting for it to finish")
-        with _ProcessLock(Path(self.config.index_dir)).acquire(wait=True):
+        with _process_lock(Path(self.config.index_dir)):
             pass
         self.load()
         return None
@@ -239,7 +232,7 @@ class Engine:
         if not self._build_lock.acquire(blocking=False):
             raise RebuildInProgress("a rebuild is already running")
         try:
-            with _ProcessLock(Path(self.config.index_dir)):  # and not in another replica either
+            with _no_other_rebuild(Path(self.config.index_dir)):  # and not in another replica either
                 corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars, self._known())
                 report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
                                      self.config.index, progress, self._reader(), self.store)

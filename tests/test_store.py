@@ -127,7 +127,7 @@ def test_a_question_in_flight_when_a_rebuild_drops_its_vectors_is_answered_from_
 def test_a_second_rebuild_is_refused_in_this_process_and_in_another(make_store, tmp_path, seed_corpus):
     first = _engine(tmp_path, seed_corpus, make_store())
     first.rebuild()
-    with engine_module._ProcessLock(tmp_path / "index"), pytest.raises(RebuildInProgress, match="another process"):
+    with engine_module._process_lock(tmp_path / "index"), pytest.raises(RebuildInProgress, match="another process"):
         first.rebuild()  # another replica holds the lock
     assert first._build_lock.acquire(blocking=False)
     try:
