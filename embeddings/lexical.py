@@ -52,7 +52,11 @@ def segment(text: str) -> tuple[str, ...]:
 
 
 # jieba's part-of-speech tags of function words: a character tagged so is no surname (和, 在, 那).
-_FUNCTION_TAGS = frozenset("c p u d r y e o m q f uj ul uz ug uv ud zg".split())
+_FUNCTION_TAGS = frozenset("c p u d r y e o f uj ul uz ug uv ud".split())
+# Numerals, measure words and bound morphemes: a surname when most of the dictionary's words
+# that begin with it are names (张 is a measure word, 刘 and 孙 bound morphemes; 今, 天, 家 are not
+# surnames after a title: "书记今天表示", "主任家中").
+_CLASS_TAGS = frozenset("m q zg".split())
 
 
 @lru_cache(maxsize=1)
@@ -66,15 +70,25 @@ def surnames(min_names: int = 10) -> frozenset[str]:
     import jieba
 
     starts: Counter[str] = Counter()
+    begun: Counter[str] = Counter()  # words of two or more characters that begin with it
     single: dict[str, str] = {}
     with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as f:
         for line in f:
             word, _, flag = line.split()
+            if len(word) > 1:
+                begun[word[0]] += 1
             if flag == "nr" and len(word) in (2, 3):
                 starts[word[0]] += 1
             elif len(word) == 1:
                 single[word] = flag
-    return frozenset(c for c, n in starts.items() if n >= min_names and single.get(c) not in _FUNCTION_TAGS)
+
+    def surname(c: str, n: int) -> bool:
+        flag = single.get(c)
+        if n < min_names or flag in _FUNCTION_TAGS:
+            return False
+        return flag not in _CLASS_TAGS or n >= begun[c] / 2
+
+    return frozenset(c for c, n in starts.items() if surname(c, n))
 
 
 def word_frequency(word: str) -> int:

@@ -90,6 +90,16 @@ def test_surnames_come_from_the_dictionary_not_from_a_document():
     names = surnames()
     assert {"王", "李", "倪", "应", "覃", "阎"} <= names and len(names) > 300
     assert not {"和", "在", "的", "与", "那", "了"} & names  # function words
+    # a measure word or bound morpheme that mostly begins names is a surname (张, 刘, 孙); one that
+    # mostly begins ordinary words is not (今天, 天气, 家中)
+    assert {"张", "刘", "孙", "谭", "段"} <= names and not {"今", "天", "家", "位", "行"} & names
+
+
+def test_people_after_a_title_whatever_their_surname_and_what_follows():
+    found = [p.text for p in extract.people("随后由经济部长张家祝、工业局长沈荣津及台中市政府经济发展局长王诞生逐一回应。")]
+    assert found == ["张家祝", "沈荣津", "王诞生"]
+    assert [p.text for p in extract.people("省委书记刘明在会上说")] == ["刘明"]
+    assert extract.people("他来到村委会主任家中，书记今天表示感谢。") == []
 
 
 def test_titles_are_positions_not_memberships():

@@ -28,7 +28,9 @@ SURNAMES = surnames()
 _PERSON = re.compile(
     r"(?P<role>[^，。；：,;:“”]{0,40}?(?:" + "|".join(TITLES) + r"))"
     r"(?P<name>[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?)"
-    r"(?=等|参加|出席|陪同|主持|介绍|表示|说|强调|指出|要求|一同|亦|也|及|和|与|，|。|；|、|,|$)"
+    r"(?=等|参加|出席|陪同|主持|介绍|表示|说|强调|指出|要求|一同|亦|也|及|和|与|，|。|；|、|,|$"
+    # the adverbs and prepositions that follow a subject ("局长王诞生逐一回应", "主任张明在会上说")
+    r"|逐一|分别|先后|共同|一起|随后|首先|均|都|还|又|就|对|向|在|为|从|将|已)"
 )
 # Units a quantity is counted in: the measure words questions count in, plus common units.
 UNITS = tuple(sorted(set(MEASURES) | {"%", "％", "万", "亿", "万元", "亿元", "美元", "平方米", "平方千米", "立方米",
