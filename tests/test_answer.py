@@ -171,6 +171,28 @@ def test_report_which_titled_person_is_the_one_the_text_gives_that_title(report_
     assert [p.span for p in a.points] == ["刘洋"]
 
 
+PLANT_REPORT = ("李华考察江城电厂并看望一线职工\n\n本报讯：3月5日，省长李华到江城电厂考察，看望一线职工。\n\n"
+                "在电厂控制室，厂长赵刚带领大家参观了生产线和调度中心。\n\n李华强调，要保障能源安全稳定供应。\n\n"
+                "副省长陈强陪同考察。\n")
+
+
+@pytest.fixture(scope="module")
+def plant_engine(real_encoder, tmp_path_factory):
+    from tests.conftest import built_engine
+
+    return built_engine(real_encoder, tmp_path_factory.mktemp("plant"), {"dianchang.txt": PLANT_REPORT}, True)
+
+
+@pytest.mark.parametrize("question", [
+    "省长李华到江城电厂考察、看望一线职工时，是谁带他参观生产线的？",
+    "李华3月5日到江城电厂考察时，是谁领他参观调度中心的？",
+])
+def test_a_scene_set_before_who_does_not_pull_the_answer_to_the_opening(plant_engine, question):
+    """The question's scene (考察, 看望) is the opening sentence's; what it asks (参观生产线) is
+    another sentence's, whose verb (带领) is not the question's (带, 领)."""
+    assert [p.span for p in plant_engine.answer(question).points] == ["赵刚"]
+
+
 def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
     from embeddings.answering.compose import _said_by
     from embeddings.answering.features import Sentence, form

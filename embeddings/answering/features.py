@@ -149,6 +149,8 @@ class Question:
     terms: list[Term]
     predicate: list[Term]
     asked: list[Term]  # the verbs of the clause that holds the question phrase (all of them without a context clause)
+    asked_words: tuple[str, ...]  # the words of that clause the scene before it does not repeat (simplified)
+    asked_own: bool  # whether ``asked`` are verbs of that clause (not, for want of any, the scene's)
     bigrams: frozenset[str]
     chars: frozenset[str]
     body: str  # the question without its question phrase and punctuation (simplified)
@@ -192,7 +194,8 @@ class Question:
         body = "" if a.cross_lingual else re.sub(r"[^\w\u3400-\u9fff]", "", f"{a.before}{a.after}")
         focus = form(a.focus) if a.focus and not a.cross_lingual else ""
         predicate = predicate_terms(a, bm25)
-        return cls(a, weighted_terms(a, bm25), predicate, _asked_verbs(a, predicate), _bigrams(body),
+        return cls(a, weighted_terms(a, bm25), predicate, _asked_verbs(a, predicate),
+                   tuple(form(w) for w in _asked_words(a)), bool(_verbs_in_own_clause(a, predicate)), _bigrams(body),
                    frozenset(c for c in body if _CONTENT_CHAR.match(c)), body, focus)
 
 
@@ -201,15 +204,37 @@ class Question:
 _CONTEXT_END = re.compile(r"[，,；;：:]|(?<=[\u4e00-\u9fff]{2})时(?=[有是要都还又]|$)")
 
 
+def _own_clause(a: QuestionAnalysis) -> tuple[str, str]:
+    """The question's own clause (around its question phrase) and the scene it sets before it
+    ("张华到江城调研时，谁陪同？": "谁陪同", "张华到江城调研时，")."""
+    starts = [m.end() for m in _CONTEXT_END.finditer(a.before)]
+    end = _CONTEXT_END.search(a.after)
+    cut = starts[-1] if starts else 0
+    return a.before[cut:] + a.after[: end.start() if end else len(a.after)], a.before[:cut]
+
+
 def _asked_verbs(a: QuestionAnalysis, predicate: list[Term]) -> list[Term]:
     """The question's verbs in the clause that holds its question phrase: in "张华到江城调研，谁
     陪同？" the answer is who accompanied (陪同), and the opening that says 张华到江城调研 is not."""
+    return _verbs_in_own_clause(a, predicate) or predicate
+
+
+def _verbs_in_own_clause(a: QuestionAnalysis, predicate: list[Term]) -> list[Term]:
     if a.cross_lingual or not predicate:
         return predicate
-    starts = [m.end() for m in _CONTEXT_END.finditer(a.before)]
-    end = _CONTEXT_END.search(a.after)
-    clause = a.before[starts[-1] if starts else 0:] + a.after[: end.start() if end else len(a.after)]
-    return [t for t in predicate if any(w in clause for w in t.chinese)] or predicate
+    clause, _ = _own_clause(a)
+    return [t for t in predicate if any(w in clause for w in t.chinese)]
+
+
+def _asked_words(a: QuestionAnalysis) -> tuple[str, ...]:
+    """The words of the question's own clause that the scene it sets does not repeat, when it
+    sets one ("马英九访视大立光电时，是谁带领他参观生产线": 带领, 参观, 生产线); () otherwise."""
+    if a.cross_lingual:
+        return ()
+    clause, scene = _own_clause(a)
+    if not scene:
+        return ()
+    return tuple(w for w in a.content if len(w) > 1 and form(w) in form(clause) and form(w) not in form(scene))
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -608,8 +633,11 @@ def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
         titled = [c for c in ok if c.kind == "person" and _titled_as_asked(q, c)]
         if titled:
             return titled + [c for c in ok if c not in titled]
-    if q.asked and q.analysis.type is AnswerType.PERSON:  # the sentence that says the deed asked about ("谁陪同")
-        first = [c for c in ok if c.sentence.features.get("asked_predicate", 0.0) > 0]
+    if q.analysis.type is AnswerType.PERSON and (q.asked or q.asked_words):
+        # the sentence that says the deed asked about ("谁陪同"), not the scene the question sets
+        first = [c for c in ok if c.sentence.features.get("asked_predicate", 0.0) > 0] if q.asked_own else []
+        if not first and q.asked_words:  # the deed in other words: a person where the question's own words are
+            first = [c for c in ok if c.kind == "person" and any(w in c.sentence.form for w in q.asked_words)]
         return first + [c for c in ok if c not in first]
     return ok
 
