@@ -13,7 +13,7 @@ from corpus.model import Passage
 from embeddings.encoder import Encoder
 from embeddings.index import LoadedIndex
 from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
-from embeddings.lexical import BM25, STOPWORDS, latin_pinyin_terms, tokenize
+from embeddings.lexical import BM25, STOPWORDS, latin_pinyin_terms, pinyin_terms, tokenize
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -99,12 +99,17 @@ def _query_weights(bm25: BM25, normalised: str, query: str) -> tuple[tuple[froze
     for group in english_groups(query, bm25):
         terms = frozenset(t for alt in group for t in alt)
         out.append((terms, max(sum(bm25.word_idf(t) for t in alt) for alt in group)))
+    spelled = latin_pinyin_terms(normalised)  # a name in pinyin ("Li Hua"): as rare as a name is
+    if spelled:
+        out.append((frozenset(spelled), bm25.unseen_idf))
     return tuple(out)
 
 
 @lru_cache(maxsize=4096)
 def _title_terms(title: str) -> frozenset[str]:
-    return frozenset(tokenize(match_form(title)))
+    """A title's words, and the pinyin of its names (for a question that spells them)."""
+    form = match_form(title)
+    return frozenset(tokenize(form)) | frozenset(pinyin_terms(form))
 
 
 def _title_share(weights: tuple[tuple[frozenset[str], float], ...], title: str) -> float:

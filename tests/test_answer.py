@@ -193,6 +193,23 @@ def test_a_scene_set_before_who_does_not_pull_the_answer_to_the_opening(plant_en
     assert [p.span for p in plant_engine.answer(question).points] == ["赵刚"]
 
 
+@pytest.fixture(scope="module")
+def two_reports_engine(real_encoder, tmp_path_factory):
+    from tests.conftest import TOUR_REPORT, built_engine
+
+    return built_engine(real_encoder, tmp_path_factory.mktemp("two-reports"),
+                        {"dianchang.txt": PLANT_REPORT, "jiangcheng.txt": TOUR_REPORT}, True)
+
+
+def test_an_english_question_is_answered_from_the_report_on_the_person_it_names(two_reports_engine):
+    """"research" (调研) is the other report's word; "Li Hua" is only in this report's title and
+    opening: the person who accompanied him comes from his report, not from the passage that
+    shares the translated word."""
+    a = two_reports_engine.answer("Which official accompanied Li Hua during the research?")
+    assert [p.span for p in a.points] == ["陈强"]
+    assert [p.span for p in two_reports_engine.answer("Which officials accompanied Zhang Hua?").points] == ["刘洋"]
+
+
 def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
     from embeddings.answering.compose import _said_by
     from embeddings.answering.features import Sentence, form

@@ -537,8 +537,11 @@ def read_sentences(q: Question, hits: list[Hit], vectors, query_vector: np.ndarr
         return [], np.zeros((0, len(query_vector)), dtype=np.float32), np.zeros((0, len(SENTENCE_FEATURES)))
     a = q.analysis
     if a.cross_lingual and a.pinyin and not q.focus:
-        spelled = [p.text for s in sentences for p in extract.people(s.cased)
-                   if set(pinyin_terms(p.text)) & set(a.pinyin)]
+        # the sentences read, then their documents' titles ("李华考察江城电厂…" for a passage that
+        # says only "副省长陈强陪同考察")
+        texts = [s.cased for s in sentences] + [to_simplified(t) for t in dict.fromkeys(s.hit.passage.doc_title
+                                                                                      for s in sentences)]
+        spelled = [p.text for text in texts for p in extract.people(text) if set(pinyin_terms(p.text)) & set(a.pinyin)]
         q.focus = form(spelled[0]) if spelled else ""
     vecs = vectors([match_form(s.original) for s in sentences])
     return sentences, vecs, sentence_features(q, sentences, vecs @ query_vector)
@@ -622,6 +625,12 @@ def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
     text writes right before X's name first when there is one ("组织部部长王瑞连"), after the slot
     when the question's wording stands on both its sides."""
     ok = sorted((c for c in cands if eligible(q, c)), key=lambda c: -c.score)
+    if q.analysis.cross_lingual:
+        # An English question reaches the text through dictionary senses, which match in any
+        # document ("concerns" -> 有关); its names do not: documents that name none of what it names
+        # come last ("…during Ma Ying-jeou's visit": not a report on another visit)
+        ok = [c for c in ok if c.sentence.features.get("names_in_document") != 0] + \
+             [c for c in ok if c.sentence.features.get("names_in_document") == 0]
     if q.analysis.type is AnswerType.ROLE:  # the question's own wording on both sides first ("以[…]身份到")
         first = [c for c in ok if c.kind == "slot" and c.features.get("slot_both")]
         first += [c for c in ok if c.kind == "role"]
