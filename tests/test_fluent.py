@@ -192,9 +192,10 @@ async def ask(app, text: str, uid: int = USER):
 
 
 @pytest.mark.model
-async def test_the_fluent_answer_replaces_the_extractive_one_by_edits(bot, llm):
+@pytest.mark.parametrize("mode", ["stream", "json"])
+async def test_the_fluent_answer_replaces_the_extractive_one_by_edits(bot, llm, mode):
     app, api = bot
-    llm.reply = Reply("参加调研的有省委常委、组织部部长王瑞连[1]。还有武汉市委书记王忠林[1]。", pieces=6, delay=0.3)
+    llm.reply = Reply("参加调研的有省委常委、组织部部长王瑞连[1]。还有武汉市委书记王忠林[1]。", mode=mode, pieces=6, delay=0.3)
     await ask(app, "谁参加了调研？")
     first = api.sent()[-1]
     assert "王瑞连" in first["text"] and "简答" not in first["text"]  # the extractive answer, at once
