@@ -212,7 +212,7 @@ def test_an_english_question_is_answered_from_the_report_on_the_person_it_names(
 
 def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
     from embeddings.answering.compose import _said_by
-    from embeddings.answering.features import Sentence, form
+    from embeddings.answering.candidates import Sentence, form
 
     passage = Passage("d:1.0:x", "d", "报告", "d.txt", 1, 0, "", "", "")
     hit = Hit(passage, 1.0, 1.0, 0.0, 1)

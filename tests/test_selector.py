@@ -9,14 +9,12 @@ import numpy as np
 import pytest
 
 from corpus.model import Passage
+from embeddings.answering.candidates import Question, Sentence, candidates_of
 from embeddings.answering.features import (
     GATE_FEATURES,
     SENTENCE_FEATURES,
     SPAN_FEATURES,
     WORDING_FEATURES,
-    Question,
-    Sentence,
-    candidates_of,
     sentence_features,
     span_features,
 )

@@ -12,24 +12,13 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
-
 from cachetools import LRUCache
 
 from corpus.clean import match_form
 from corpus.split import split_sentences
 from embeddings.answering import extract
-from embeddings.answering.features import (
-    GATE_FEATURES,
-    SPEECH,
-    Candidate,
-    Question,
-    Sentence,
-    answers_in_order,
-    gate_features,
-    read_sentences,
-    read_spans,
-    shown_limit,
-)
+from embeddings.answering.candidates import SPEECH, Candidate, Question, Sentence, answers_in_order, shown_limit
+from embeddings.answering.features import GATE_FEATURES, gate_features, read_sentences, read_spans
 from embeddings.answering.gate import GateParams
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
 from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse, is_person_name

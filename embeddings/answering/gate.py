@@ -14,11 +14,11 @@ English words are looked for through their dictionary translations, names throug
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
 from embeddings.answering.question import QuestionAnalysis
+from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
 from embeddings.lexical import BM25, STOPWORDS, pinyin_terms, tag
 
 

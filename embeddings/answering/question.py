@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from enum import Enum
+from functools import lru_cache
 
 from corpus.clean import match_form, script_of
 from embeddings.dictionary import ENGLISH_STOPWORDS

@@ -31,14 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.answering.compose import ComposerParams
+from embeddings.answering.candidates import Candidate, Question, Sentence, answers_in_order
 from embeddings.answering.features import (
     GATE_FEATURES,
     SENTENCE_FEATURES,
     SPAN_FEATURES,
-    Candidate,
-    Question,
-    Sentence,
-    answers_in_order,
     gate_features,
     read_sentences,
     read_spans,
