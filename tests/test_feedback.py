@@ -4,6 +4,8 @@ evaluation."""
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import sqlite3
 from pathlib import Path
@@ -133,8 +135,11 @@ async def bot(bot_engine, tmp_path):
 async def feed(app, update: dict):
     await app.process_update(Update.de_json(tg.FakeBotApi().push(update), app.bot))
     state = app.bot_data["state"]
-    while state.writes:  # the records are written off the event loop: wait for them, not a clock
-        await next(iter(state.writes))
+    while state.background:  # the records are written off the event loop: wait for them, not a clock
+        # (gather, then a turn of the loop for the tasks' done-callbacks: awaiting a finished task
+        # does not yield, and a loop on it would spin before the callback that removes it runs)
+        await asyncio.gather(*state.background)
+        await asyncio.sleep(0)
 
 
 def _rating_buttons(msg: dict) -> list[str]:

@@ -4,6 +4,8 @@ sees through the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from telegram import Update
 
@@ -187,8 +189,11 @@ async def bot(engine, llm, tmp_path, monkeypatch):
 async def ask(app, text: str, uid: int = USER):
     await app.process_update(Update.de_json(tg.FakeBotApi().push(tg.message(text, uid)), app.bot))
     state = app.bot_data["state"]
-    while state.writes:  # the fluent answer is written after the handler returns: wait for it
-        await next(iter(state.writes))
+    while state.background:  # the fluent answer is written after the handler returns: wait for it
+        # (gather, then a turn of the loop for the tasks' done-callbacks: awaiting a finished task
+        # does not yield, and a loop on it would spin before the callback that removes it runs)
+        await asyncio.gather(*state.background)
+        await asyncio.sleep(0)
 
 
 @pytest.mark.model
