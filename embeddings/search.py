@@ -57,14 +57,18 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     dense_scores, ids = index.vectors.search(qv, n)
     dense = {int(i): float(s) for i, s in zip(ids, dense_scores)}
 
+    spelled = latin_pinyin_terms(normalised)  # names and places written in pinyin ("Ying Yong", "Donghu")
     if _HAN.search(normalised):
-        lexical = index.bm25.normalised_scores(tokenize(normalised))
-        spelled = latin_pinyin_terms(normalised)
-        if spelled:  # names and places written in pinyin ("Ying Yong", "Donghu")
+        tokens = tokenize(normalised)
+        lexical = index.bm25.normalised_scores(tokens)
+        if spelled:
             pinyin = index.pinyin_bm25.normalised_scores(spelled, count_unknown=False)
             lexical = np.maximum(lexical, params.pinyin_share * pinyin)
+        weights = tuple((frozenset({t}), index.bm25.word_idf(t)) for t in dict.fromkeys(tokens))
     else:
-        lexical = english_lexical(index.bm25, index.pinyin_bm25, query)
+        groups = english_groups(query, index.bm25)
+        lexical = english_lexical(index.bm25, index.pinyin_bm25, query, groups, spelled)
+        weights = _english_weights(index.bm25, groups, spelled)
     # The strongest lexical matches join the candidates; their dense score is computed exactly.
     matched = np.flatnonzero(lexical > 0)
     if len(matched) > params.dense_candidates:
@@ -77,30 +81,27 @@ def search(index: LoadedIndex, encoder: Encoder, query: str, k: int = 5,
     w = params.lexical_weight
     fused = {i: dense[i] + w * float(lexical[i]) for i in dense}
     passages = {}
-    if params.title_weight:
-        weights = _query_weights(index.bm25, normalised, query)
-        if weights:
-            # the titles are read for the best candidates only: the prior cannot lift a passage further
-            pool = sorted(fused, key=fused.__getitem__, reverse=True)[: max(4 * k, 50)]
-            passages = {i: index.passages[i] for i in pool}
-            for i, p in passages.items():
-                fused[i] += params.title_weight * _title_share(weights, p.doc_title)
+    if params.title_weight and weights:
+        # the titles are read for the best candidates only: the prior cannot lift a passage further
+        pool = sorted(fused, key=fused.__getitem__, reverse=True)[: max(4 * k, 50)]
+        passages = {i: index.passages[i] for i in pool}
+        for i, p in passages.items():
+            fused[i] += params.title_weight * _title_share(weights, p.doc_title)
     ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
     return [Hit(passages.get(i) or index.passages[i], fused[i], dense[i], float(lexical[i]), r)
             for r, i in enumerate(ranked, 1)]
 
 
-def _query_weights(bm25: BM25, normalised: str, query: str) -> tuple[tuple[frozenset[str], float], ...]:
-    """The question's words as (the terms any of which stands for it, its idf): Chinese words
-    as segmented, an English word as the Chinese terms of its senses that the corpus holds."""
-    if _HAN.search(normalised):
-        return tuple((frozenset({t}), bm25.word_idf(t)) for t in dict.fromkeys(tokenize(normalised)))
+def _english_weights(bm25: BM25, groups: list[list[tuple[str, ...]]],
+                     spelled: list[str]) -> tuple[tuple[frozenset[str], float], ...]:
+    """An English question's words for the title prior, as (the terms any of which stands for it,
+    its idf): each word as the Chinese terms of its senses that the corpus holds (a Chinese
+    question's are its segmented words, each with its idf)."""
     out = []
-    for group in english_groups(query, bm25):
+    for group in groups:
         terms = frozenset(t for alt in group for t in alt)
         out.append((terms, max(sum(bm25.word_idf(t) for t in alt) for alt in group)))
-    spelled = latin_pinyin_terms(normalised)  # a name in pinyin ("Li Hua"): as rare as a name is
-    if spelled:
+    if spelled:  # a name in pinyin ("Li Hua"): as rare as a name is
         out.append((frozenset(spelled), bm25.unseen_idf))
     return tuple(out)
 
@@ -134,11 +135,13 @@ def english_groups(query: str, bm25: BM25) -> list[list[tuple[str, ...]]]:
     return groups
 
 
-def english_lexical(bm25: BM25, pinyin_bm25: BM25, query: str) -> np.ndarray:
+def english_lexical(bm25: BM25, pinyin_bm25: BM25, query: str, groups: list | None = None,
+                    spelled: list[str] | None = None) -> np.ndarray:
     """The lexical score of an English question, in [0, 1]: its phrases through the dictionary
-    (``english_groups``) and the names it spells in pinyin, each one group, normalised together."""
-    words, words_best = bm25.group_scores(english_groups(query, bm25))
-    spelled = latin_pinyin_terms(match_form(query))
+    (``english_groups``) and the names it spells in pinyin, each one group, normalised together.
+    ``groups`` and ``spelled``: the query's, when the caller has them already."""
+    words, words_best = bm25.group_scores(english_groups(query, bm25) if groups is None else groups)
+    spelled = latin_pinyin_terms(match_form(query)) if spelled is None else spelled
     names, names_best = pinyin_bm25.group_scores([[(t,)] for t in spelled])
     best = words_best + names_best
     return np.clip((words + names) / best, 0.0, 1.0) if best else np.zeros(bm25.n, dtype=np.float32)

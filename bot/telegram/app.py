@@ -139,8 +139,8 @@ async def _post_init(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     """Records still being written are finished, then the feedback database closed."""
     state: BotState = application.bot_data["state"]
-    if state.writes:
-        await asyncio.wait(list(state.writes), timeout=5)
+    if state.background:
+        await asyncio.wait(list(state.background), timeout=5)
     if state.feedback is not None:
         state.feedback.close()
 

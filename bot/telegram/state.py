@@ -47,7 +47,7 @@ class BotState:
     examples_task: asyncio.Task | None = None
     feedback: FeedbackStore | None = None  # None: QABOT_FEEDBACK=0, or the database cannot be opened
     comment_prompts: telegram_feedback.CommentPrompts = field(default_factory=telegram_feedback.CommentPrompts)
-    writes: set = field(default_factory=set)  # background work: records being written, fluent answers
+    background: set = field(default_factory=set)  # work after the handler: records being written, fluent answers
     fluent: Counter = field(default_factory=Counter)  # fluent answers shown, held back, failed
 
     def write_later(self, fn, *args) -> None:
@@ -58,12 +58,12 @@ class BotState:
     def in_background(self, work) -> None:
         """Run ``work`` (a coroutine) after the handler returns; kept until done (shutdown waits)."""
         task = asyncio.create_task(work)
-        self.writes.add(task)
+        self.background.add(task)
 
         def done(t: asyncio.Task) -> None:
-            self.writes.discard(t)
+            self.background.discard(t)
             if not t.cancelled() and t.exception():
-                log.warning("Feedback not recorded: %s", t.exception())
+                log.warning("Work after an answer failed: %s", t.exception())
 
         task.add_done_callback(done)
 

@@ -141,9 +141,9 @@ class Question:
         body = "" if a.cross_lingual else re.sub(r"[^\w\u3400-\u9fff]", "", f"{a.before}{a.after}")
         focus = form(a.focus) if a.focus and not a.cross_lingual else ""
         predicate = predicate_terms(a, bm25)
-        return cls(a, weighted_terms(a, bm25), predicate, _asked_verbs(a, predicate),
-                   tuple(form(w) for w in _asked_words(a)), bool(_verbs_in_own_clause(a, predicate)), _bigrams(body),
-                   frozenset(c for c in body if CONTENT_CHAR.match(c)), body, focus)
+        own = _verbs_in_own_clause(a, predicate)
+        return cls(a, weighted_terms(a, bm25), predicate, own or predicate, tuple(form(w) for w in _asked_words(a)),
+                   bool(own), _bigrams(body), frozenset(c for c in body if CONTENT_CHAR.match(c)), body, focus)
 
 
 # Where a context clause ends: clause punctuation, or 时 before the question's own clause
@@ -160,13 +160,10 @@ def _own_clause(a: QuestionAnalysis) -> tuple[str, str]:
     return a.before[cut:] + a.after[: end.start() if end else len(a.after)], a.before[:cut]
 
 
-def _asked_verbs(a: QuestionAnalysis, predicate: list[Term]) -> list[Term]:
-    """The question's verbs in the clause that holds its question phrase: in "张华到江城调研，谁
-    陪同？" the answer is who accompanied (陪同), and the opening that says 张华到江城调研 is not."""
-    return _verbs_in_own_clause(a, predicate) or predicate
-
-
 def _verbs_in_own_clause(a: QuestionAnalysis, predicate: list[Term]) -> list[Term]:
+    """The question's verbs in the clause that holds its question phrase: in "张华到江城调研，谁
+    陪同？" the answer is who accompanied (陪同), and the opening that says 张华到江城调研 is not.
+    (``Question.asked`` falls back to all of them when that clause has none.)"""
     if a.cross_lingual or not predicate:
         return predicate
     clause, _ = _own_clause(a)

@@ -197,7 +197,9 @@ def check(sentence: str, passages: list[Passage]) -> Checked:
 
 
 def sentences_in(text: str) -> tuple[list[str], str]:
-    """The complete sentences of ``text`` (citations kept with their sentence) and the rest."""
+    """The complete sentences of ``text`` (citations kept with their sentence) and the rest.
+    Not ``corpus.split.split_sentences``: that cuts a whole text, and would leave a "[1]" written
+    after the full stop as a sentence of its own and a half-received sentence as a whole one."""
     parts, start = [], 0
     for m in re.finditer(r"(?:[。！？!?]|\.(?=\s|$))(?:\s*(?:\[\d{1,2}\]|【\d{1,2}】))*|(?:\[\d{1,2}\]|【\d{1,2}】)+(?=\s)",
                          text):
