@@ -278,13 +278,21 @@ class Engine:
         return vector
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
-        """The ``k`` best passages for ``query``."""
+        """The ``k`` best passages for ``query``: retrieved, then the ones the answer step reads
+        reordered as it rates them (always as many, whatever ``k``, so that pages of results
+        cut from one order never repeat or skip a passage)."""
         if not query.strip():
             return []
         self.refresh()
         vector = self.query_vector(query)
-        return self._in_current_generation(lambda index: search(index, self.encoder, query, k, self.config.fusion,
-                                                                 vector))
+        rerank = getattr(self.composer, "rerank", None)
+        n = max(k, self.config.answer.evidence_passages) if rerank else k
+
+        def found(index: LoadedIndex) -> list[Hit]:
+            hits = search(index, self.encoder, query, n, self.config.fusion, vector)
+            return (rerank(query, hits, index.bm25, vector) if rerank else hits)[:k]
+
+        return self._in_current_generation(found)
 
     def _in_current_generation(self, work):
         """``work(index)`` on the loaded index; if its vectors were dropped meanwhile (a rebuild

@@ -26,7 +26,7 @@ class Hit:
     score: float  # fused: dense + lexical_weight * lexical
     dense: float  # cosine similarity
     lexical: float  # BM25 over the query's best possible BM25 (pinyin spellings too), in [0, 1]
-    rank: int
+    rank: int  # in the fused retrieval (the answer step may reorder hits; this stays)
 
 
 @dataclass(frozen=True)

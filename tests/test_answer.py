@@ -7,7 +7,7 @@ from bot.render import render_plain
 from corpus.clean import to_simplified
 from corpus.model import Passage
 from embeddings.answering import AnswerKind, AnswerType
-from embeddings.search import Hit
+from embeddings.search import Hit, search
 
 pytestmark = pytest.mark.model
 
@@ -148,6 +148,20 @@ def test_report_who_accompanied_is_the_attendee_sentence_not_the_opening(report_
         a = report_engine.answer(q)
         assert a.answered and "刘洋" in _direct(a) and "张华" not in _direct(a), (q, a.direct)
         _verbatim(a)
+
+
+@pytest.mark.parametrize("question", ["张华到江城市调研时有谁陪同？", "張華到江城調研，誰陪同？",
+                                      "Who accompanied Zhang Hua on his research trip to Jiangcheng?"])
+def test_report_search_puts_the_passage_the_answer_comes_from_first(report_engine, question):
+    """Search results are in the answer step's order: the short attendee passage, which the
+    retrieval ranks below passages that repeat the question's names, comes first; a page of
+    any size is cut from that one order."""
+    retrieved = search(report_engine.index, report_engine.encoder, question, 10)
+    assert "刘洋" not in retrieved[0].passage.text  # what the answer step's order changes
+    hits = report_engine.search(question, 10)
+    assert "刘洋" in hits[0].passage.text
+    assert [h.passage.id for h in report_engine.search(question, 2)] == [h.passage.id for h in hits[:2]]
+    assert report_engine.answer(question).evidence[0].hit.passage.id == hits[0].passage.id
 
 
 def test_report_a_context_clause_does_not_pull_the_answer_to_the_opening(report_engine):

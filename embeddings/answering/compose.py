@@ -30,7 +30,9 @@ from embeddings.search import Hit
 
 class Composer(Protocol):
     """Turns a question and its hits into an ``Answer`` (the engine's answer step); points whose
-    text is in ``exclude`` were shown already ("what else?")."""
+    text is in ``exclude`` were shown already ("what else?"). The engine also uses, when a
+    composer has them, ``rerank`` (search results in the answer step's order) and
+    ``wants_more_hits`` (questions that read more passages)."""
 
     def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None,
                exclude: frozenset[str] = frozenset()) -> Answer: ...
@@ -120,6 +122,15 @@ class ExtractiveComposer:
         spans = answers_in_order(q, spans)
         return Candidates(q, ranked, vectors, spans, gate_features(q, ranked, spans, bm25))
 
+    def rerank(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """``hits`` as the answer orders them: the passages its points come from, then the other
+        passages the answer step reads by their best sentence's learned score, then the rest as
+        retrieved. The sentence model reads the question against
+        each sentence (slot, predicate, answer type), which the retrieval's one vector per
+        passage cannot: a short "吴政隆陪同调研。" passage holds the answer to "谁陪同李强调研？"
+        though the opening paragraph repeats more of the question's words."""
+        return list(self.answer(question, hits, bm25, query_vector).hits)
+
     # --- the answer ---------------------------------------------------------------------
 
     def answer(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None,
@@ -131,6 +142,7 @@ class ExtractiveComposer:
         found = self.candidates(a, hits, bm25, qv)
         if not found.sentences:
             return self._decline(a, hits, "no sentences")
+        hits = _reordered(hits, found)
         points, kind = self._compose(a, found, exclude)
         points = [p for p in points if p.text not in exclude]
         if not points and exclude:
@@ -147,6 +159,7 @@ class ExtractiveComposer:
         if a.cross_lingual and a.type is not AnswerType.STATEMENTS and not self._words_in(found.question, points):
             return self._decline(a, hits, "none of the question's words but its names are in the answer's passage",
                                  coverage, probability)
+        hits = _points_first(hits, points)
         return Answer(question, a.script, kind, tuple(points), self._evidence(hits, points), tuple(hits), analysis=a,
                       coverage=coverage, confidence=probability)
 
@@ -169,11 +182,10 @@ class ExtractiveComposer:
                       reason=reason, coverage=covered, confidence=confidence)
 
     def _evidence(self, hits: list[Hit], points: list[Point]) -> tuple[Evidence, ...]:
-        """The passages the points come from, then the best others, up to ``shown_passages``."""
-        used = list(dict.fromkeys(p.passage.id for p in points))
-        order = sorted(hits, key=lambda h: (used.index(h.passage.id) if h.passage.id in used else len(used), h.rank))
+        """The first hits (the passages the points come from first), up to ``shown_passages``."""
+        used = {p.passage.id for p in points}
         out = []
-        for hit in order[: max(self.params.shown_passages, len(used))]:
+        for hit in hits[: max(self.params.shown_passages, len(used))]:
             sents = tuple(split_sentences(hit.passage.text))
             key = frozenset(j for j, s in enumerate(sents) for p in points
                             if p.passage.id == hit.passage.id and (p.sentence == s or p.text in s or s in p.text))
@@ -306,6 +318,28 @@ class ExtractiveComposer:
 
 
 _GATE_COVERAGE = GATE_FEATURES.index("coverage")
+
+
+def _reordered(hits: list[Hit], found: Candidates) -> list[Hit]:
+    """The hits whose sentences were scored: the best candidate answer's passage, then the
+    others by their best sentence's score (retrieval order among equals); then the hits not
+    read, as they came. Each keeps its retrieval ``rank``."""
+    best: dict[str, float] = {}
+    for s in found.sentences:
+        best[s.hit.passage.id] = max(best.get(s.hit.passage.id, s.score), s.score)
+    first = found.spans[0].sentence.hit.passage.id if found.spans else None
+    read = sorted((h for h in hits if h.passage.id in best),
+                  key=lambda h: (h.passage.id != first, -best[h.passage.id], h.rank))
+    return read + [h for h in hits if h.passage.id not in best]
+
+
+def _points_first(hits: list[Hit], points: list[Point]) -> list[Hit]:
+    """The passages the points come from, best point first (points are shown in document
+    order, which says nothing of relevance), then the other hits."""
+    best: dict[str, float] = {}
+    for p in points:
+        best[p.passage.id] = max(best.get(p.passage.id, p.score), p.score)
+    return sorted(hits, key=lambda h: -best[h.passage.id] if h.passage.id in best else np.inf)
 # What may stand before a speech verb that has no subject of its own ("并指出，…", "他强调"):
 # the sentence goes on with the previous one's subject.
 _NO_SUBJECT = re.compile(r"[并並还還也又同时時他她其]*")
