@@ -28,6 +28,7 @@ _lock = threading.Lock()
 _index: dict[tuple[str, ...], frozenset[str]] | None = None
 _proper: set[tuple[str, ...]] = set()
 _senses: dict[str, tuple[str, ...]] = {}  # proper nouns' definitions, by simplified word
+_glosses: dict[str, list[str]] = {}  # one-word English senses, by simplified word, in order
 _WORD = re.compile(r"[a-z0-9]+")
 _CAPITALISED_RUN = re.compile(r"^((?:[A-Z][\w'’-]*)(?:\s+(?:[A-Z][\w'’-]*|of|the|and|de|for))*)")
 _FUNCTION = frozenset("of the and de for a an to in on at by with from".split())
@@ -95,7 +96,10 @@ def _build() -> dict[tuple[str, ...], frozenset[str]]:
                 piece = re.sub(r"^\s*(?:to|a|an|the)\s+", "", piece.strip())
                 words = _tokens(piece)
                 if 0 < len(words) <= MAX_WORDS and " ".join(words) == re.sub(r"[-'’]", " ", piece).strip():
-                    out.setdefault(tuple(_lemma(w) for w in words), set()).add(word)
+                    key = tuple(_lemma(w) for w in words)
+                    out.setdefault(key, set()).add(word)
+                    if len(key) == 1 and key[0] not in _glosses.setdefault(word, []):
+                        _glosses[word].append(key[0])
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -135,6 +139,30 @@ def chinese_for(lemma: str, single: bool = False) -> frozenset[str]:
     return words if single else longer or words
 
 
+# A sense shared by at most this many words is specific enough to stand for all of them.
+_SPECIFIC_SENSE = 8
+
+
+@lru_cache(maxsize=4096)
+def related(lemma: str) -> frozenset[str]:
+    """Words of the same meaning that CC-CEDICT does not gloss with ``lemma``: a word whose
+    first sense is ``lemma`` has another specific sense, and the words whose first sense that
+    is ("attend" -> 出席 "to attend; to participate" -> "participate" -> 参加, 参与). The
+    dictionary glosses each word with a few English words, seldom all of a question's wordings;
+    first senses only, so that a word's rarer meanings ("capital" as money) lead nowhere."""
+    index = _loaded()
+    out: set[str] = set()
+    for word in index.get((lemma,), ()):
+        senses = _glosses.get(word, [])
+        if len(word) < 2 or senses[:1] != [lemma]:
+            continue
+        for sense in senses[1:]:
+            near = index.get((sense,), frozenset())
+            if len(near) <= _SPECIFIC_SENSE:
+                out |= {w for w in near if len(w) > 1 and _glosses.get(w, [])[:1] == [sense]}
+    return frozenset(out)
+
+
 @lru_cache(maxsize=4096)
 def phrases(question: str, stopwords: frozenset[str] = frozenset()) -> tuple[Phrase, ...]:
     """The dictionary's longest phrases in an English ``question``, left to right: names as
@@ -168,6 +196,7 @@ def phrases(question: str, stopwords: frozenset[str] = frozenset()) -> tuple[Phr
         n, key, words = found
         if n == 1 and key not in _proper:  # single characters match almost any sentence
             words = frozenset(w for w in words if len(w) > 1) or words
+            words |= related(key[0])
         out.append(Phrase(" ".join(raw[i:i + n]), words, key in _proper))
         i += n
     return tuple(out)

@@ -83,3 +83,13 @@ def test_the_engine_loads_the_dictionary_before_the_first_english_question(engin
 
     engine.warm_up().join(timeout=60)
     assert dictionary._index is not None
+
+
+def test_a_sense_the_dictionary_gives_another_word_is_found_through_it():
+    """CC-CEDICT glosses 参加 as "to participate; to take part", never "to attend"; 出席 is
+    "to attend; to participate", which leads there. A word's rarer senses lead nowhere:
+    "capital" is 首都 and 资本, not 管理 or 主要 (reached only through "capital" as money)."""
+    [attend] = [p for p in phrases("Who attended the meeting?") if p.english == "attended"]
+    assert {"出席", "参加", "参与"} <= attend.chinese
+    [capital] = [p for p in phrases("What is the capital of France?") if p.english == "capital"]
+    assert "首都" in capital.chinese and not {"管理", "主要"} & capital.chinese

@@ -72,12 +72,6 @@ def test_on_topic_questions_the_seed_does_not_answer_are_refused(real_engine):
     assert m["overall"]["answer_accuracy"] >= 0.85
 
 
-# English answers the learned step gets wrong on the seed: "Who attended the field research with
-# Ying Yong?" picks the opening sentence's 习近平 (CC-CEDICT has no "attend" for 参加), and the
-# follow-up "What are their positions?" inherits that person.
-KNOWN_ENGLISH_MISSES = {"dev-14", "dev-30"}
-
-
 def test_follow_ups_in_a_conversation(real_engine):
     """Each follow-up finds its passage in the top 3 and its answer holds the expected strings;
     the first questions are answered exactly as without context."""
@@ -85,18 +79,10 @@ def test_follow_ups_in_a_conversation(real_engine):
     rows = {r["id"]: r for r in evaluate(real_engine, questions)["questions"]}
     for q in questions:
         r = rows[q.id]
-        if q.id not in KNOWN_ENGLISH_MISSES:
-            assert r["rank"] is not None and r["rank"] <= 3, r
-        if q.answer_contains and q.id not in KNOWN_ENGLISH_MISSES:
+        assert r["rank"] is not None and r["rank"] <= 3, r
+        if q.answer_contains:
             assert r["answer_ok"], r
         if q.follow_up_of:
             assert r["reading"], r  # rewritten, and the user is shown how
         else:
             assert r["direct"] == real_engine.answer(q.question).direct and not r["reading"]
-
-
-@pytest.mark.xfail(strict=True, reason="known English misses (KNOWN_ENGLISH_MISSES): fixed, they move back above")
-def test_known_english_follow_up_misses(real_engine):
-    questions = read_questions(FOLLOWUPS_FILE)
-    rows = {r["id"]: r for r in evaluate(real_engine, questions)["questions"]}
-    assert any(rows[i]["answer_ok"] for i in KNOWN_ENGLISH_MISSES)
