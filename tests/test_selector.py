@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from corpus.model import Passage
-from embeddings.answering.candidates import Question, Sentence, candidates_of
+from embeddings.answering.candidates import Question, Sentence, candidates_of, eligible
 from embeddings.answering.features import (
     GATE_FEATURES,
     SENTENCE_FEATURES,
@@ -134,3 +134,13 @@ def test_manifest_metrics_are_reported_per_training_set():
         assert 0.5 < figures["answer_top1"] <= 1 and 0.5 < figures["sentence_top1"] <= 1
         # English-like questions (made word by word) are harder to tell apart from unanswerable ones
         assert figures["refused_answerable"] <= 0.1 and figures["refused_left_out"] > (0.3 if name == "english" else 0.6)
+
+
+def test_a_place_an_english_question_names_is_not_its_answer():
+    """"Which cities did Zhao Leji visit in Guangdong?": Guangdong (广东, through the dictionary)
+    is what the question says, so it cannot be the answer; the cities it names can."""
+    text = "赵乐际到广东调研，先后到珠海、广州等地。"
+    q = Question.of(analyse("Which cities did Zhao Leji visit in Guangdong?"), _bm25([text]))
+    [sentence] = [Sentence(text, text, _hit(text), 0, 1)]
+    places = {c.text: eligible(q, c) for c in candidates_of(q, sentence) if c.kind == "place"}
+    assert places["广东"] is False and places["珠海"] is True

@@ -285,9 +285,10 @@ def eligible(q: Question, c: Candidate) -> bool:
     """Whether a candidate can be the answer at all, by its form: a span the question already
     says is not its answer; "how many / how long" is answered by a number or duration (in the
     unit asked for), "which year / day" by a date of that unit, and "what post does X hold" by a
-    role written with X's name (or the question's own wording around the gap)."""
+    role written with X's name (or the question's own wording around the gap). An English
+    question says its names in English: "Guangdong" in it rules out 广东."""
     a = q.analysis
-    if c.kind in _SPANS and q.said and c.text in q.said:
+    if c.kind in _SPANS and (c.text in q.said if q.said else any(c.text in n for n in q.names)):
         return False
     if c.kind == "person" and c.text in q.named:  # the person asked about (also as an English question spells them)
         return False
