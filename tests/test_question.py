@@ -97,3 +97,10 @@ def test_english_which_questions_are_typed_through_the_dictionary():
     assert analyse("How many households were visited?").units == ("户",)
     assert set(analyse("How many members attended?").units) == {"人", "名", "位"}
     assert analyse("How many patents does it hold?").units == ()
+
+
+def test_an_english_focus_keeps_a_hyphenated_given_name_whole():
+    """Wade-Giles and Taiwanese spellings write the given name with a hyphen, its second part
+    lower case ("Ching-te"): the person asked about is the whole name."""
+    assert analyse("What did President Lai Ching-te say?").focus == "President Lai Ching-te"
+    assert analyse("Where did Ma Ying-jeou go?").focus == "Ma Ying-jeou"

@@ -304,7 +304,7 @@ _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
     (re.compile(r"\bhow\b"), AnswerType.MANNER),
     (re.compile(r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b"), AnswerType.YES_NO),
 ]
-_CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
+_CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][A-Z][a-z]+(?:-[a-z]+)?)*)")
 
 
 def _lemma(word: str) -> str:
