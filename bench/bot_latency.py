@@ -23,7 +23,7 @@ from common import ROOT, machine, summary_ms, seed_engine
 
 from bot.settings import Settings
 from bot.telegram.app import build_application
-from embeddings.encoder import DEFAULT_MODEL, load_encoder
+from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
 from tests import fake_telegram as tg
 

@@ -42,7 +42,7 @@ def seed_engine(tmp: Path):
     first ``make run`` builds it: what the benchmarks answer from."""
     import shutil  # noqa: PLC0415 - only the benchmarks that build an engine need these
 
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
     from embeddings.engine import Engine, EngineConfig  # noqa: PLC0415
 
     shutil.copytree(ROOT / "corpus" / "documents", tmp / "corpus")

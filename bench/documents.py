@@ -59,7 +59,7 @@ def reading(n_sections: int, pages: int, repeats: int) -> None:
 
 
 def reindex() -> None:
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
     from embeddings.engine import Engine, EngineConfig
     from tests.conftest import MODEL_DATA_DIR, SEED_FILE
 

@@ -23,7 +23,7 @@ from common import ROOT, machine, peak_rss_mib, summary_ms
 
 from corpus.reader import load_corpus
 from corpus.split import split_sentences
-from embeddings.encoder import DEFAULT_MODEL, load_encoder
+from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
 from embeddings.index import IndexParams
 

@@ -147,7 +147,7 @@ def build(n: int, work: Path, maker: TextMaker) -> dict:
 def real_embedding_rate(maker: TextMaker, sample: int) -> float:
     """Passages per second of the default model on generated passages."""
     sys.path.insert(0, str(ROOT))
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 
     encoder = load_encoder(DEFAULT_MODEL, ROOT / "data").load()
     texts = maker.paragraphs(sample)
@@ -168,7 +168,7 @@ def _rss_mib() -> tuple[float, float]:
 def serve(index_dir: Path, questions_file: Path) -> None:
     """Load the model and the index as the bot does, then time searches; prints one JSON line."""
     sys.path.insert(0, str(ROOT))
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
     from embeddings.index import load_index
     from embeddings.search import FusionParams, search
 

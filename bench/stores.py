@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, machine, summary_ms
 
-from embeddings.encoder import DEFAULT_MODEL, load_encoder
+from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
 from embeddings.index import load_index
 from embeddings.search import FusionParams, search

@@ -68,7 +68,7 @@ def new_engine(settings: Settings, gate_open: bool = False):
     through (evaluation runs that calibrate the gate)."""
     # Imported here: `qabot --help` and settings errors should not wait for torch.
     from embeddings.answering import ComposerParams, GateParams
-    from embeddings.encoder import load_encoder
+    from embeddings.encoders.encoder import load_encoder
     from embeddings.engine import Engine, EngineConfig
     from embeddings.store import open_store
 

@@ -21,8 +21,8 @@ from corpus.model import Document
 from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
-from embeddings.batching import QueryBatcher
-from embeddings.encoder import Encoder
+from embeddings.encoders.batching import QueryBatcher
+from embeddings.encoders.encoder import Encoder
 from embeddings.index import (
     BuildReport,
     BuildCache,

@@ -25,7 +25,7 @@ import numpy as np
 
 from corpus.errors import QabotError
 from corpus.model import Changes, Corpus, Document, Passage
-from embeddings.encoder import Encoder
+from embeddings.encoders.encoder import Encoder
 from embeddings.lexical import BM25, passage_terms
 from embeddings.store import INDEX_FILE, FaissStore, IndexParams, StoreProblem, VectorStore, Vectors
 

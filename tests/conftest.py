@@ -79,7 +79,7 @@ def fake_engine(seed_corpus: Path, tmp_path: Path) -> Engine:
 
 @pytest.fixture(scope="session")
 def real_encoder():
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 
     return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR).load()
 

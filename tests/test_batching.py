@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from embeddings.batching import QueryBatcher
+from embeddings.encoders.batching import QueryBatcher
 from tests.fakes import HashEncoder
 
 

