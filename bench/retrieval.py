@@ -25,7 +25,7 @@ from corpus.reader import load_corpus
 from corpus.split import split_sentences
 from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
-from embeddings.index import IndexParams
+from embeddings.store import IndexParams
 
 SEED_DIR = ROOT / "corpus" / "documents"
 QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"

@@ -127,7 +127,8 @@ def questions(maker: TextMaker, n: int) -> list[str]:
 def build(n: int, work: Path, maker: TextMaker) -> dict:
     sys.path.insert(0, str(ROOT))
     from corpus.reader import load_corpus
-    from embeddings.index import BuildCache, build_index
+    from embeddings.index.build import build_index
+    from embeddings.index.cache import BuildCache
 
     corpus_dir = work / "corpus"
     t = time.perf_counter()
@@ -169,7 +170,7 @@ def serve(index_dir: Path, questions_file: Path) -> None:
     """Load the model and the index as the bot does, then time searches; prints one JSON line."""
     sys.path.insert(0, str(ROOT))
     from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
-    from embeddings.index import load_index
+    from embeddings.index.load import load_index
     from embeddings.search import FusionParams, search
 
     qs = json.loads(questions_file.read_text("utf-8"))

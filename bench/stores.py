@@ -24,7 +24,7 @@ from common import ROOT, machine, summary_ms
 
 from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
-from embeddings.index import load_index
+from embeddings.index.load import load_index
 from embeddings.search import FusionParams, search
 from embeddings.store import FaissStore, MilvusStore
 

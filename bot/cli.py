@@ -178,7 +178,7 @@ def cmd_ask(settings: Settings, question: str, as_json: bool) -> int:
 
 def _indexed(settings: Settings) -> dict:
     """What the index on disk knows of each document (empty when there is none yet)."""
-    from embeddings.index import IndexProblem, indexed_documents, read_manifest
+    from embeddings.index.manifest import IndexProblem, indexed_documents, read_manifest
 
     try:
         return indexed_documents(read_manifest(settings.index_path)[1])

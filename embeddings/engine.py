@@ -23,19 +23,12 @@ from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, Compo
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
 from embeddings.encoders.batching import QueryBatcher
 from embeddings.encoders.encoder import Encoder
-from embeddings.index import (
-    BuildReport,
-    BuildCache,
-    IndexParams,
-    IndexProblem,
-    LoadedIndex,
-    build_index,
-    indexed_documents,
-    load_index,
-    read_manifest,
-)
+from embeddings.index.build import BuildReport, build_index
+from embeddings.index.cache import BuildCache
+from embeddings.index.load import LoadedIndex, load_index
+from embeddings.index.manifest import IndexProblem, indexed_documents, read_manifest
 from embeddings.search import FusionParams, Hit, search
-from embeddings.store import FaissStore, StoreProblem, VectorStore
+from embeddings.store import FaissStore, IndexParams, StoreProblem, VectorStore
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import numpy as np
 from corpus.clean import match_form
 from corpus.model import Passage
 from embeddings.encoders.encoder import Encoder
-from embeddings.index import LoadedIndex
+from embeddings.index.load import LoadedIndex
 from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
 from embeddings.lexical import BM25, STOPWORDS, latin_pinyin_terms, pinyin_terms, tokenize
 

@@ -8,16 +8,11 @@ import pytest
 
 from corpus.reader import load_corpus
 from embeddings.engine import Engine, EngineConfig, RebuildInProgress
-from embeddings.index import (
-    INDEX_FILE,
-    MANIFEST_FILE,
-    PASSAGES_FILE,
-    BuildCache,
-    IndexParams,
-    IndexProblem,
-    build_index,
-    load_index,
-)
+from embeddings.index.build import build_index
+from embeddings.index.cache import BuildCache
+from embeddings.index.load import load_index
+from embeddings.index.manifest import MANIFEST_FILE, PASSAGES_FILE, IndexProblem
+from embeddings.store import INDEX_FILE, IndexParams
 from tests.fakes import FailingEncoder, HashEncoder
 
 
@@ -160,7 +155,7 @@ def test_a_damaged_lexical_file_is_refused_at_load(fake_engine: Engine):
 
 
 def test_segmentation_in_worker_processes_gives_the_same_terms():
-    from embeddings.index import lexical_terms
+    from embeddings.index.cache import lexical_terms
 
     texts = [f"省委书记应勇赴武汉市青和居社区调研第{i}次，陶久娣介绍了情况。" for i in range(40)]
     assert lexical_terms(texts, workers=2, min_parallel=1) == lexical_terms(texts, workers=1)
@@ -175,7 +170,7 @@ def test_build_cache_round_trip(tmp_path: Path):
 
 
 def test_lexical_terms_are_cached_by_content(tmp_path: Path, monkeypatch):
-    import embeddings.index as index_module
+    import embeddings.index.cache as index_module
 
     cache = BuildCache(tmp_path / "c.sqlite")
     first = cache.terms(["应勇强调社区工作", "基层社会治理"])

@@ -10,7 +10,7 @@ import pytest
 
 import embeddings.engine as engine_module
 from embeddings.engine import Engine, EngineConfig, RebuildInProgress
-from embeddings.index import embed_input
+from embeddings.index.build import embed_input
 from embeddings.search import search
 from embeddings.store import FaissStore, IndexParams, MilvusStore, StoreProblem, open_store
 from tests.fakes import FailingEncoder, HashEncoder

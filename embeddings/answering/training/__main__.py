@@ -113,7 +113,7 @@ class VectorCache:
     """Sentence vectors kept in SQLite between training runs (encoding them is most of the work)."""
 
     def __init__(self, encoder, path: Path):
-        from embeddings.index import BuildCache
+        from embeddings.index.cache import BuildCache
 
         self.encoder, self.cache, self.memo = encoder, BuildCache(path), {}
         self.namespace = f"{encoder.name}#sentence"
