@@ -1,7 +1,7 @@
 """Candidate extraction and the question's slot, on sentences written for the tests (no model)."""
 
 from embeddings.answering import AnswerType, analyse
-from embeddings.answering import extract
+from embeddings.answering import extract, slots
 from embeddings.answering.gate import coverage, weighted_terms
 from embeddings.lexical import BM25
 
@@ -41,31 +41,31 @@ def test_units_filter_the_numbers_a_question_counts_in():
 
 def test_slot_between_the_question_words():
     a = analyse("《战国无双3》是由哪两个公司合作开发的？")
-    sl = extract.slot(a, "《战国无双3》是由光荣和ω-force合作开发的战国无双系列的第三作")
+    sl = slots.slot(a, "《战国无双3》是由光荣和ω-force合作开发的战国无双系列的第三作")
     assert sl and sl.text == "光荣和ω-force" and sl.both_sides
     a = analyse("亚历山大·罗迪奇是哪个国家的足球运动员？")
-    sl = extract.slot(a, "亚历山大·罗迪奇（1979年5月26日－），斯洛文尼亚足球运动员，司职前锋")
+    sl = slots.slot(a, "亚历山大·罗迪奇（1979年5月26日－），斯洛文尼亚足球运动员，司职前锋")
     assert sl and sl.text.startswith("斯洛文尼亚")  # the clause next to the words after the gap
 
 
 def test_slot_with_one_character_neighbours():
     a = analyse("他以什么身份参加会议？")
-    sl = extract.slot(a, "他以普通党员身份参加会议，并发言。")
+    sl = slots.slot(a, "他以普通党员身份参加会议，并发言。")
     assert sl and sl.text == "普通党员"
 
 
 def test_answer_phrase_is_the_clause_grown_to_its_neighbours():
     s = "嘉兴南站建筑总面积近5.6万平方米，共设6个站台。"
     start = s.index("5.6")
-    lo, hi = extract.answer_phrase(s, start, start + 5)
+    lo, hi = slots.answer_phrase(s, start, start + 5)
     assert s[lo:hi] == s  # both clauses fit, with the full stop
     s = "该站于2009年开工建设，建筑总面积近5.6万平方米，共设6个站台，是沪杭高铁上的一座大型车站。"
     start = s.index("5.6")
-    lo, hi = extract.answer_phrase(s, start, start + 5)
+    lo, hi = slots.answer_phrase(s, start, start + 5)
     assert "近5.6万平方米" in s[lo:hi] and hi - lo <= 40 and s[lo:hi].startswith(("建筑", "该站"))
     long = "这是一个非常非常长的从句" * 5 + "面积为5.6万平方米" + "并且还有很多很多的其他的内容" * 5
     start = long.index("5.6")
-    lo, hi = extract.answer_phrase(long, start, start + 7)
+    lo, hi = slots.answer_phrase(long, start, start + 7)
     assert "5.6万平方米" in long[lo:hi] and hi - lo <= 40
 
 

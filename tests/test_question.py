@@ -3,7 +3,7 @@ Most questions are about documents other than the seed (a school, a company, a c
 
 import pytest
 
-from embeddings.answering import AnswerType, analyse, extract
+from embeddings.answering import AnswerType, analyse, slots
 
 T = AnswerType
 
@@ -86,7 +86,7 @@ def test_a_noun_that_does_not_type_the_answer_stays_with_the_words_after_it():
     assert analyse("出现了什么倾向？").after == "倾向"  # answered by "机关化倾向"
     a = analyse("他以什么身份参加活动？")  # a type noun: the slot between 以 and 参加 holds it
     assert a.type is AnswerType.ROLE and a.after == "参加活动"
-    sl = extract.slot(a, "他以普通党员身份参加活动")
+    sl = slots.slot(a, "他以普通党员身份参加活动")
     assert sl and "普通党员" in sl.text
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from corpus.clean import to_simplified
 from corpus.split import split_sentences
-from embeddings.answering import extract
+from embeddings.answering import extract, slots
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
 from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases
 from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
@@ -214,7 +214,7 @@ def candidates_of(q: Question, s: Sentence) -> list[Candidate]:
         if end <= start or (start, end, kind) in found:
             return
         if lo is None:
-            lo, hi = extract.answer_phrase(s.form, start, end, shown_limit(end - start))
+            lo, hi = slots.answer_phrase(s.form, start, end, shown_limit(end - start))
         found[(start, end, kind)] = Candidate(s, start, end, lo, hi, kind)
 
     typed = _typed_spans(s)
@@ -223,7 +223,7 @@ def candidates_of(q: Question, s: Sentence) -> list[Candidate]:
             name_end = next((p.end for p in extract.people(s.cased) if p.start == end), end)
             add(start, end, kind, start, name_end)
             continue
-        lo, hi = extract.answer_phrase(s.form, start, end, shown_limit(end - start))
+        lo, hi = slots.answer_phrase(s.form, start, end, shown_limit(end - start))
         others = [(a, b) for a, b, k in typed if k == kind == "person" and (a, b) != (start, end) and lo <= a and b <= hi]
         if others:  # a person's phrase not grown over another person ("陶久娣，…党委书记倪娟"): their own clause
             lo = max((m.end() for m in CLAUSE_END.finditer(s.form, 0, start)), default=0)
@@ -235,7 +235,7 @@ def candidates_of(q: Question, s: Sentence) -> list[Candidate]:
     if q.focus and not q.focus.isascii():  # the role written before the person asked about
         for role in extract.roles_of(q.focus, s.form):
             add(role.start, role.end, "role", role.start, role.end + len(q.focus))
-    sl = None if a.cross_lingual else extract.slot(a, s.form)
+    sl = None if a.cross_lingual else slots.slot(a, s.form)
     if sl:
         add(sl.start, sl.start + len(sl.text), "slot")
     starts = [0] + [m.end() for m in CLAUSE_END.finditer(s.form)]

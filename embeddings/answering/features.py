@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from corpus.clean import to_simplified
-from embeddings.answering import extract
+from embeddings.answering import extract, slots
 from embeddings.answering.candidates import (
     CLAUSE_END,
     CONTENT_CHAR,
@@ -146,7 +146,7 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
         context = "".join(x.form for x in same if abs(x.position - s.position) <= 1)
         typed = extract.typed_candidates(a.type, s.cased, a.units) if a.type.typed else []
         typed_any = extract.typed_candidates(a.type, s.cased) if a.type.typed and a.units else typed
-        sl = None if a.cross_lingual else extract.slot(a, s.form)
+        sl = None if a.cross_lingual else slots.slot(a, s.form)
         people = extract.people(s.cased)
         f = {
             "qtype": _TYPE_CODE[a.type], "cross_lingual": float(a.cross_lingual), "q_terms": len(q.terms),
@@ -193,7 +193,7 @@ def span_features(q: Question, ranked: list[Sentence], cands: list[Candidate]) -
     rank_of = {id(s): r for r, s in enumerate(ranked)}
     asked = KIND_OF_TYPE.get(a.type, "")
     marks_of: dict[int, list[int]] = {}
-    slot_of: dict[int, extract.Slot | None] = {}
+    slot_of: dict[int, slots.Slot | None] = {}
     by_sentence_kind: dict[tuple[int, str], list[Candidate]] = {}
     kinds_in: dict[int, set[str]] = {}
     for c in cands:
@@ -207,7 +207,7 @@ def span_features(q: Question, ranked: list[Sentence], cands: list[Candidate]) -
         if key not in marks_of:
             marks_of[key] = [m.start() for w in words for m in re.finditer(re.escape(w), s.form)] + \
                             [m.end() for w in words for m in re.finditer(re.escape(w), s.form)]
-            slot_of[key] = None if a.cross_lingual else extract.slot(a, s.form)
+            slot_of[key] = None if a.cross_lingual else slots.slot(a, s.form)
         marks, sl = marks_of[key], slot_of[key]
         distance = _distance(c.start, c.end, marks)
         same = by_sentence_kind[(key, c.kind)]
