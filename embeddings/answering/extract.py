@@ -150,6 +150,9 @@ def people(text: str) -> list[Span]:
             spans[start] = Span(word, start, AnswerType.PERSON)
     for m in re.finditer(r"(?<![A-Za-z])[A-Z][a-z]+(?: (?:[A-Z][a-z]+|de|van|von|da|di|la|le)){1,3}(?![A-Za-z])", text):
         spans.setdefault(m.start(), Span(m.group(0), m.start(), AnswerType.PERSON))  # "Fay Fuller"
+    # A transliterated name: the whole run of dotted parts, then everyday words trimmed off
+    # ("约翰·史密斯先后发言"). ``question._TRANSLITERATED`` stops at a function word instead: a
+    # question is short and its name is followed by 的/是 ("莱昂德罗·内托的职业是什么").
     for m in re.finditer(r"[\u4e00-\u9fff]{1,6}(?:·[\u4e00-\u9fff]{1,6})+", text):
         name, offset = _trim_common_words(m.group(0))
         spans[m.start() + offset] = Span(name, m.start() + offset, AnswerType.PERSON)
