@@ -279,11 +279,11 @@ class Engine:
         self.refresh()
         vector = self.query_vector(query)
         rerank = getattr(self.composer, "rerank", None)
-        n = max(k, self.config.answer.evidence_passages) if rerank else k
+        read = self._hits_read(query) if rerank else 0
 
         def found(index: LoadedIndex) -> list[Hit]:
-            hits = search(index, self.encoder, query, n, self.config.fusion, vector)
-            return (rerank(query, hits, index.bm25, vector) if rerank else hits)[:k]
+            hits = search(index, self.encoder, query, max(k, read), self.config.fusion, vector)
+            return (rerank(query, hits[:read], index.bm25, vector) + hits[read:] if rerank else hits)[:k]
 
         return self._in_current_generation(found)
 
@@ -322,10 +322,17 @@ class Engine:
         """How ``question`` is understood in ``conversation`` (the standalone question to search)."""
         return resolve(question, conversation.last if conversation is not None else None)
 
+    def _wants_more_hits(self, question: str) -> bool:
+        wants_more = getattr(self.composer, "wants_more_hits", None)
+        return bool(wants_more and wants_more(question))
+
+    def _hits_read(self, question: str) -> int:
+        """How many passages the answer step reads for ``question``."""
+        return self.config.statement_hits if self._wants_more_hits(question) else self.config.answer.evidence_passages
+
     def _answer(self, question: str, k: int, exclude: frozenset[str] = frozenset()) -> Answer:
         self.refresh()
-        wants_more = getattr(self.composer, "wants_more_hits", None)
-        if wants_more and wants_more(question):
+        if self._wants_more_hits(question):
             k = max(k, self.config.statement_hits)
         query_vector = self.query_vector(question)  # once for both steps
 

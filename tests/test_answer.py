@@ -164,6 +164,15 @@ def test_report_search_puts_the_passage_the_answer_comes_from_first(report_engin
     assert report_engine.answer(question).evidence[0].hit.passage.id == hits[0].passage.id
 
 
+@pytest.mark.parametrize("question", ["张华强调了什么？", "谁陪同张华调研？"])
+def test_pages_of_results_are_cut_from_one_order(report_engine, question):
+    """"More results" asks for more passages on each page: every page size gives the same order
+    (a speaker's statements are read from more passages than other questions)."""
+    longest = [h.passage.id for h in report_engine.search(question, 15)]
+    for k in (1, 4, 7, 13):
+        assert [h.passage.id for h in report_engine.search(question, k)] == longest[:k]
+
+
 def test_report_a_context_clause_does_not_pull_the_answer_to_the_opening(report_engine):
     a = report_engine.answer("张华在江城调研时强调了什么？")
     assert a.kind is AnswerKind.POINTS and "乡村振兴" in _direct(a)
