@@ -76,20 +76,13 @@ def new_engine(settings: Settings, gate_open: bool = False):
                            backend=settings.encoder_backend)
     answer = ComposerParams(gate=GateParams.open()) if gate_open else ComposerParams()
     config = EngineConfig(settings.corpus_dir, settings.index_path, settings.data_dir, answer=answer)
-    return Engine(config, encoder, composer=fluent_composer(settings, encoder, config),
-                  store=open_store(settings.vector_store, config.index, settings.milvus_token))
+    engine = Engine(config, encoder, store=open_store(settings.vector_store, config.index, settings.milvus_token))
+    if settings.llm_url:  # the extractive answer with a language model's fluent one attached
+        from embeddings.answering.fluent import ChatEndpoint, FluentComposer, LLMConfig
 
-
-def fluent_composer(settings: Settings, encoder, config):
-    """With ``QABOT_LLM_URL`` set, the extractive composer with a language model's fluent answer
-    attached (``embeddings.answering.fluent``); None (the engine's default) otherwise."""
-    if not settings.llm_url:
-        return None
-    from embeddings.answering import ExtractiveComposer
-    from embeddings.answering.fluent import ChatEndpoint, FluentComposer, LLMConfig
-
-    llm = LLMConfig(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
-    return FluentComposer(ExtractiveComposer(encoder, config.answer), ChatEndpoint(llm))
+        llm = LLMConfig(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+        engine.composer = FluentComposer(engine.composer, ChatEndpoint(llm))
+    return engine
 
 
 def make_engine(settings: Settings, gate_open: bool = False):

@@ -21,7 +21,7 @@ from corpus.model import Document
 from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
-from embeddings.encoders.batching import QueryBatcher
+from embeddings.encoders.batching import BatchedEncoder
 from embeddings.encoders.encoder import Encoder
 from embeddings.index.build import BuildReport, build_index
 from embeddings.index.cache import BuildCache
@@ -70,7 +70,7 @@ class EngineConfig:
     answer: ComposerParams = field(default_factory=ComposerParams)
     # Statement questions gather their points from this many passages.
     statement_hits: int = 12
-    # Questions that wait while the encoder is busy are encoded together, up to query_batch; it
+    # Questions (and sentences) that wait while the encoder is busy are encoded together, up to query_batch; it
     # waits query_window_s for more before each batch (0: a lone question waits for nothing).
     query_batch: int = 16
     query_window_s: float = 0.0
@@ -114,9 +114,10 @@ class Engine:
         self._cache: BuildCache | None = None
         self._vectors: LRUCache[str, np.ndarray] = LRUCache(QUERY_CACHE_SIZE)
         self._vectors_lock = threading.Lock()
-        self.queries = QueryBatcher(lambda texts: self.encoder.encode_queries(texts),
-                                    config.query_batch, config.query_window_s)
-        self.composer = composer or ExtractiveComposer(encoder, config.answer)
+        # questions and the answer step's sentences: one encoder thread, batched (builds use
+        # ``encoder`` directly, with their own large batches)
+        self.batched = BatchedEncoder(encoder, config.query_batch, config.query_window_s)
+        self.composer = composer or ExtractiveComposer(self.batched, config.answer)
 
     @property
     def index(self) -> LoadedIndex:
@@ -265,7 +266,7 @@ class Engine:
         with self._vectors_lock:  # cachetools' caches are not thread-safe
             vector = self._vectors.get(key)
         if vector is None:
-            vector = self.queries.encode(key)
+            vector = self.batched.encode(key)
             with self._vectors_lock:
                 self._vectors[key] = vector
         return vector

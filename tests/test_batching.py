@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from embeddings.encoders.batching import QueryBatcher
+from embeddings.encoders.batching import BatchedEncoder
 from tests.fakes import HashEncoder
 
 
@@ -20,8 +20,13 @@ class SlowEncoder(HashEncoder):
         time.sleep(0.05)
         return super().encode_queries(texts)
 
+    def encode_documents(self, texts, progress=None):
+        self.calls.append([f"document: {t}" for t in texts])
+        time.sleep(0.05)
+        return super().encode_documents(texts)
 
-def _ask_together(batcher: QueryBatcher, texts: list[str]) -> dict[str, np.ndarray]:
+
+def _ask_together(batcher: BatchedEncoder, texts: list[str]) -> dict[str, np.ndarray]:
     out, start = {}, threading.Barrier(len(texts))
 
     def ask(text):
@@ -38,7 +43,7 @@ def _ask_together(batcher: QueryBatcher, texts: list[str]) -> dict[str, np.ndarr
 
 def test_questions_arriving_together_are_encoded_in_few_batches_with_the_right_vectors():
     encoder = SlowEncoder()
-    batcher = QueryBatcher(encoder.encode_queries, max_batch=16, window_s=0.01)
+    batcher = BatchedEncoder(encoder, max_batch=16, window_s=0.01)
     texts = [f"问题{i}：谁参加了调研？" for i in range(12)]
     got = _ask_together(batcher, texts)
     assert len(encoder.calls) <= 3 and sum(map(len, encoder.calls)) == 12
@@ -49,7 +54,7 @@ def test_questions_arriving_together_are_encoded_in_few_batches_with_the_right_v
 
 def test_a_batch_is_never_larger_than_the_limit_and_duplicates_are_encoded_once():
     encoder = SlowEncoder()
-    batcher = QueryBatcher(encoder.encode_queries, max_batch=4, window_s=0.01)
+    batcher = BatchedEncoder(encoder, max_batch=4, window_s=0.01)
     _ask_together(batcher, [f"q{i}" for i in range(10)])
     assert max(map(len, encoder.calls)) <= 4 and sum(map(len, encoder.calls)) == 10
     encoder.calls.clear()
@@ -70,7 +75,7 @@ def test_an_encoder_error_reaches_every_waiting_caller_and_the_worker_survives()
             return super().encode_queries(texts)
 
     encoder = Broken()
-    batcher = QueryBatcher(encoder.encode_queries)
+    batcher = BatchedEncoder(encoder)
     with pytest.raises(RuntimeError, match="model crashed"):
         batcher.encode("谁参加了调研？")
     encoder.fail = False
@@ -78,8 +83,27 @@ def test_an_encoder_error_reaches_every_waiting_caller_and_the_worker_survives()
     batcher.close()
 
 
+def test_sentences_and_questions_share_the_worker_each_kind_encoded_as_itself():
+    encoder = SlowEncoder()
+    batcher = BatchedEncoder(encoder, max_batch=16, window_s=0.01)
+    sentences = [f"第{i}句。" for i in range(5)]
+    got: dict = {}
+    asking = threading.Thread(target=lambda: got.update(_ask_together(batcher, ["谁参加了调研？", "何时？"])))
+    asking.start()
+    vectors = batcher.encode_documents(sentences)
+    asking.join()
+    assert np.allclose(vectors, HashEncoder().encode_documents(sentences))
+    assert np.allclose(got["何时？"], HashEncoder().encode_queries(["何时？"])[0])
+    for call in encoder.calls:  # never a query and a sentence in one call
+        assert len({text.startswith("document: ") for text in call}) == 1
+    assert batcher.encode_documents([]).shape == (0, encoder.dim)
+    batcher.close()
+
+
 def test_the_engine_encodes_through_the_batcher_and_caches(fake_engine):
-    before = fake_engine.queries.encoded
-    fake_engine.search("應勇強調了什麼？")
-    fake_engine.search("应勇强调了什么？")  # same question in the other script: cached
-    assert fake_engine.queries.encoded == before + 1
+    fake_engine.answer("應勇強調了什麼？")
+    first = fake_engine.batched.encoded
+    fake_engine.answer("应勇强调了什么？")  # same question in the other script: its vector and its sentences' are cached
+    fake_engine.search("应勇强调了什么？")
+    assert first > 0 and fake_engine.batched.encoded == first
+    assert fake_engine.composer.encoder is fake_engine.batched
