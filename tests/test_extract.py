@@ -120,3 +120,9 @@ def test_place_names_the_segmenter_splits_are_joined():
     for text, place in [("他来到青山镇调研", "青山镇"), ("他来到白河村", "白河村"), ("在防城港市木排村", "防城港市木排村"),
                         ("在珠海市香洲区湾仔街道人大代表中心联络站", "珠海市香洲区湾仔街道")]:
         assert place in [p.text for p in extract.places(text)], text
+
+
+def test_a_verb_after_a_title_is_no_name():
+    """强 is a surname, but in "总理强调，…" the title is followed by a verb, not a person."""
+    assert [p.text for p in extract.people("总理强调，要加快农业科技创新。")] == []
+    assert [p.text for p in extract.people("国务院总理李强、副总理丁薛祥出席。")] == ["李强", "丁薛祥"]

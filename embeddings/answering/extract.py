@@ -121,6 +121,12 @@ def _plausible_name(word: str) -> bool:
     return len(set(word)) > 1 and word_frequency(word) <= 100
 
 
+def _a_verb(word: str) -> bool:
+    """Whether jieba reads ``word`` alone as one verb (强调, 指出)."""
+    tags = tag(word)
+    return len(tags) == 1 and tags[0][1].startswith("v")
+
+
 def _trim_common_words(name: str) -> tuple[str, int]:
     """A transliterated name ("约翰·史密斯") out of the run of Han characters around its dots:
     everyday words at either end ("专家", "先后") are not part of it. Returns the name and its
@@ -142,7 +148,8 @@ def people(text: str) -> list[Span]:
     """People named in ``text``: role + name pairs, jieba's person names, transliterated names."""
     spans = {}
     for m in _PERSON.finditer(text):
-        spans[m.start("name")] = Span(m.group("name"), m.start("name"), AnswerType.PERSON)
+        if not _a_verb(m.group("name")):  # not "总理[强调]": 强 is a surname, 强调 a verb
+            spans[m.start("name")] = Span(m.group("name"), m.start("name"), AnswerType.PERSON)
     for word, start in _tagged(text, ("nr",)):
         if not _plausible_name(word) or _ADMINISTRATIVE.search(word) or is_place_name(word):
             continue
