@@ -173,6 +173,28 @@ def test_pages_of_results_are_cut_from_one_order(report_engine, question):
         assert [h.passage.id for h in report_engine.search(question, k)] == longest[:k]
 
 
+TITLED_REPORT = ("刘伟在江城考察时强调 保障粮食安全\n\n本报讯：国务院总理刘伟今天到江城市考察，副总理陈强陪同。\n\n"
+                 "总理指出，要把粮食安全放在首位，稳定粮食播种面积。\n\n"
+                 "副总理陈强表示，有关部门要做好春耕物资保障。\n\n总理强调，要加快农业科技创新，提高单产。\n")
+
+
+@pytest.fixture(scope="module")
+def titled_engine(real_encoder, tmp_path_factory):
+    from tests.conftest import built_engine
+
+    return built_engine(real_encoder, tmp_path_factory.mktemp("titled"), {"jiangcheng.txt": TITLED_REPORT})
+
+
+@pytest.mark.parametrize("question", ["刘伟在江城考察时强调了什么？", "What did Liu Wei stress?"])
+def test_a_speaker_called_by_title_after_the_first_mention_is_still_the_speaker(titled_engine, question):
+    """"国务院总理刘伟…" then "总理指出，…": the title stands for the speaker; the deputy's title
+    ("副总理陈强表示") is someone else's."""
+    a = titled_engine.answer(question)
+    assert a.kind is AnswerKind.POINTS, (question, a.reason)
+    said = _direct(a)
+    assert "粮食安全" in said and "科技创新" in said and "春耕" not in said
+
+
 def test_report_a_context_clause_does_not_pull_the_answer_to_the_opening(report_engine):
     a = report_engine.answer("张华在江城调研时强调了什么？")
     assert a.kind is AnswerKind.POINTS and "乡村振兴" in _direct(a)

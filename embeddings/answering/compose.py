@@ -276,6 +276,7 @@ class ExtractiveComposer:
         from the verb on in whole sentences up to ``statement_chars``; picked by maximal
         marginal relevance on the sentences' learned scores, shown in document order."""
         speaker = found.question.focus
+        called = (speaker, *_titles_of(speaker, found.sentences)) if speaker else ()
         by_passage: dict[str, list[Sentence]] = {}
         for s in sorted(found.sentences, key=lambda s: (s.hit.rank, s.position)):
             by_passage.setdefault(s.hit.passage.id, []).append(s)
@@ -285,8 +286,8 @@ class ExtractiveComposer:
             section = match_form(passage.section or "")
             starts = [i for i, s in enumerate(sents) if SPEECH.search(s.form)]
             if speaker:  # only statements the question's speaker made
-                starts = [i for i in starts if _said_by(speaker, sents, i)]
-                headed = speaker in section and bool(SPEECH.search(section))
+                starts = [i for i in starts if _said_by(called, sents, i)]
+                headed = _calls(called, section) and bool(SPEECH.search(section))
             else:
                 headed = bool(SPEECH.search(section))
             if not starts and not headed:
@@ -345,16 +346,42 @@ def _points_first(hits: list[Hit], points: list[Point]) -> list[Hit]:
 _NO_SUBJECT = re.compile(r"[并並还還也又同时時他她其]*")
 
 
-def _said_by(speaker: str, sents: list[Sentence], i: int) -> bool:
-    """Whether sentence ``i`` (of one passage, in order) reports a statement of ``speaker``: named
-    before its speech verb, or named in the sentence before when this one has no subject."""
+def _said_by(called: tuple[str, ...], sents: list[Sentence], i: int) -> bool:
+    """Whether sentence ``i`` (of one passage, in order) reports a statement of the speaker
+    (``called``: their name, and titles the text calls them by): named before its speech verb,
+    or named in the sentence before when this one has no subject."""
     s = sents[i]
     before = s.form[: SPEECH.search(s.form).start()]
-    if speaker in before:
+    if _calls(called, before):
         return True
     previous = sents[i - 1] if i > 0 and sents[i - 1].position == s.position - 1 else None
-    return previous is not None and bool(_NO_SUBJECT.fullmatch(before)) and speaker in previous.form
+    return previous is not None and bool(_NO_SUBJECT.fullmatch(before)) and _calls(called, previous.form)
 
+
+def _calls(called: tuple[str, ...], text: str) -> bool:
+    """Whether ``text`` names the speaker by name or title (a deputy's title is another's:
+    "副总理" is not "总理")."""
+    return any(re.search(rf"(?<!副){re.escape(c)}", text) for c in called)
+
+
+def _titles_of(name: str, sentences: list[Sentence]) -> tuple[str, ...]:
+    """Titles the text calls ``name`` by on their own ("赖清德总统…" then "总统表示，…"; "国务院总理
+    李克强…" then "总理指出"): a title written right next to the name, and next to no other
+    person's name in these sentences."""
+    mine, others = set(), set()
+    for s in sentences:
+        for person in extract.people(s.cased):
+            after = _TITLE_AFTER.match(s.form, person.end)
+            before = _TITLE_BEFORE.search(s.form, 0, person.start)
+            for title in (after and after.group(0), before and before.group(0)):
+                if title:
+                    (mine if person.text == name else others).add(title)
+    return tuple(mine - others)
+
+
+_TITLE_WORDS = "|".join(sorted(extract.TITLES, key=len, reverse=True))
+_TITLE_AFTER = re.compile(rf"[副总]?(?:{_TITLE_WORDS})")  # "赖清德总统", "习近平总书记"
+_TITLE_BEFORE = re.compile(rf"[副总]?(?:{_TITLE_WORDS})$")  # "国务院总理李克强", "副总理陈强"
 
 
 def _point(c: Candidate) -> Point:
