@@ -60,7 +60,7 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _lemma(word: str) -> str:
+def lemma(word: str) -> str:
     import simplemma
 
     return simplemma.lemmatize(word, lang="en").lower()
@@ -96,7 +96,7 @@ def _build() -> dict[tuple[str, ...], frozenset[str]]:
                 piece = re.sub(r"^\s*(?:to|a|an|the)\s+", "", piece.strip())
                 words = _tokens(piece)
                 if 0 < len(words) <= MAX_WORDS and " ".join(words) == re.sub(r"[-'’]", " ", piece).strip():
-                    key = tuple(_lemma(w) for w in words)
+                    key = tuple(lemma(w) for w in words)
                     out.setdefault(key, set()).add(word)
                     if len(key) == 1 and key[0] not in _glosses.setdefault(word, []):
                         _glosses[word].append(key[0])
@@ -122,6 +122,19 @@ def is_place_name(word: str) -> bool:
     _loaded()
     senses = _senses.get(word, ())
     return any(_PLACE_WORDS.search(d) for d in senses) and not any(re.search(r"\(\d{3,4}-", d) for d in senses)
+
+
+def first_sense(word: str) -> str:
+    """The first one-word English sense of a Chinese word ("城市" -> city), or ""."""
+    _loaded()
+    return next(iter(_glosses.get(word, ())), "")
+
+
+def is_a(word: str, kind: str) -> bool:
+    """Whether the dictionary's senses of the name ``word`` call it a ``kind`` (an English noun:
+    珠海 "Zhuhai prefecture-level city in Guangdong" is a city)."""
+    _loaded()
+    return any(re.search(rf"\b{re.escape(kind)}\b", d.lower()) for d in _senses.get(word, ()))
 
 
 def load() -> None:
@@ -163,6 +176,17 @@ def related(lemma: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _of_stem(lemma: str) -> frozenset[str]:
+    """The senses of the verb a noun is made from ("inspection" -> inspect -> 考察, "investment" ->
+    invest): CC-CEDICT often glosses a word by the verb only."""
+    index = _loaded()
+    for suffix in ("ion", "ment"):
+        stem = lemma.removesuffix(suffix)
+        if stem != lemma and (stem,) in index:
+            return frozenset(w for w in index[(stem,)] if len(w) > 1)
+    return frozenset()
+
+
 @lru_cache(maxsize=4096)
 def phrases(question: str, stopwords: frozenset[str] = frozenset()) -> tuple[Phrase, ...]:
     """The dictionary's longest phrases in an English ``question``, left to right: names as
@@ -170,7 +194,7 @@ def phrases(question: str, stopwords: frozenset[str] = frozenset()) -> tuple[Phr
     premiers" -> vice premier). Single words in ``stopwords`` are skipped."""
     index = _loaded()
     raw = _tokens(question)
-    lemmas = [_lemma(w) for w in raw]
+    lemmas = [lemma(w) for w in raw]
     # a capitalised pinyin syllable is part of a name spelled in pinyin ("Li Qiang"): the pinyin
     # channel finds those, a dictionary sense of "li" (a unit of length) would only mislead
     capitalised = {w.lower() for w in re.findall(r"\b[A-Z][a-z]*", question)}
@@ -196,7 +220,7 @@ def phrases(question: str, stopwords: frozenset[str] = frozenset()) -> tuple[Phr
         n, key, words = found
         if n == 1 and key not in _proper:  # single characters match almost any sentence
             words = frozenset(w for w in words if len(w) > 1) or words
-            words |= related(key[0])
+            words |= related(key[0]) | _of_stem(key[0])
         out.append(Phrase(" ".join(raw[i:i + n]), words, key in _proper))
         i += n
     return tuple(out)

@@ -195,6 +195,26 @@ def test_a_speaker_called_by_title_after_the_first_mention_is_still_the_speaker(
     assert "粮食安全" in said and "科技创新" in said and "春耕" not in said
 
 
+CITIES_REPORT = ("张华在广东调研时强调 推动高质量发展\n\n本报讯：4月2日至4日，省委书记张华到广东调研。\n\n"
+                 "张华先后到珠海、广州等地，深入企业、社区，看望基层干部群众。\n\n"
+                 "在珠海市香洲区，张华走进社区服务中心，了解为民服务情况。\n\n王东陪同调研。\n")
+
+
+@pytest.fixture(scope="module")
+def cities_engine(real_encoder, tmp_path_factory):
+    from tests.conftest import built_engine
+
+    return built_engine(real_encoder, tmp_path_factory.mktemp("cities"), {"guangdong.txt": CITIES_REPORT})
+
+
+@pytest.mark.parametrize("question", ["张华在广东调研时去了哪些城市？", "Which cities did Zhang Hua visit in Guangdong?"])
+def test_which_cities_are_the_places_the_dictionary_calls_cities_listed_together(cities_engine, question):
+    """"Which cities": 珠海 and 广州 (CC-CEDICT: prefecture-level cities), named together, not the
+    province the question itself names nor a district of one of them."""
+    a = cities_engine.answer(question)
+    assert a.answered and "珠海" in _direct(a) and "广州" in _direct(a), (question, a.direct, a.reason)
+
+
 def test_report_a_context_clause_does_not_pull_the_answer_to_the_opening(report_engine):
     a = report_engine.answer("张华在江城调研时强调了什么？")
     assert a.kind is AnswerKind.POINTS and "乡村振兴" in _direct(a)

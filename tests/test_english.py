@@ -93,3 +93,9 @@ def test_a_sense_the_dictionary_gives_another_word_is_found_through_it():
     assert {"出席", "参加", "参与"} <= attend.chinese
     [capital] = [p for p in phrases("What is the capital of France?") if p.english == "capital"]
     assert "首都" in capital.chinese and not {"管理", "主要"} & capital.chinese
+
+
+def test_a_noun_made_from_a_verb_has_the_verb_s_senses_too():
+    """CC-CEDICT glosses 考察 "to inspect", not "inspection"."""
+    [inspection] = [p for p in phrases("What did the inspection tour find?") if p.english == "inspection"]
+    assert {"考察", "视察"} <= inspection.chinese

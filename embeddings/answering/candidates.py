@@ -15,7 +15,7 @@ from corpus.split import split_sentences
 from embeddings.answering import extract, slots
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
 from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases
-from embeddings.dictionary import ENGLISH_STOPWORDS, phrases
+from embeddings.dictionary import ENGLISH_STOPWORDS, first_sense, is_a, lemma, phrases
 from embeddings.lexical import BM25
 from embeddings.search import Hit
 
@@ -324,6 +324,29 @@ def _titled_as_asked(q: Question, c: Candidate) -> bool:
                for k in range(len(after), 1, -1))
 
 
+# Kinds of place a question may ask for ("which cities", "哪些城市"), as the dictionary's senses of
+# place names call them.
+_PLACE_KINDS = frozenset("city county province town township village district prefecture".split())
+
+
+def of_kind_asked(a: QuestionAnalysis, text: str) -> bool:
+    """Whether ``text`` (simplified) is a place of the kind the question asks for."""
+    kind, _ = _place_kind(a) if a.type is AnswerType.PLACE else ("", False)
+    return bool(kind) and is_a(text, kind)
+
+
+def _place_kind(a: QuestionAnalysis) -> tuple[str, bool]:
+    """The kind of place asked for ("哪些城市", "which cities": city) and whether several are;
+    ("", False) when the question names none."""
+    if a.cross_lingual:
+        m = re.search(r"\b(?:which|what) ([a-z]+)", a.normalised)
+        noun = m.group(1) if m else ""
+        kind = lemma(noun) if noun else ""
+        return (kind, noun != kind) if kind in _PLACE_KINDS else ("", False)
+    kind = first_sense(a.noun) if a.noun else ""
+    return (kind, a.plural) if kind in _PLACE_KINDS else ("", False)
+
+
 def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
     """The eligible candidates, scored, best first; for "what post does X hold", the role the
     text writes right before X's name first when there is one ("组织部部长王瑞连"), after the slot
@@ -341,6 +364,13 @@ def answers_in_order(q: Question, cands: list[Candidate]) -> list[Candidate]:
         return first + [c for c in ok if c not in first]
     if q.analysis.type is AnswerType.PLACE and q.analysis.units:  # "哪个村": a name ending in 村 first
         first = [c for c in ok if c.kind in ("place", "organisation") and c.features.get("unit_match") == 1]
+        return first + [c for c in ok if c not in first]
+    kind, plural = _place_kind(q.analysis) if q.analysis.type is AnswerType.PLACE else ("", False)
+    if kind:  # "which cities": a place the dictionary calls a city first; for several, one listed with others
+        first = [c for c in ok if c.kind == "place" and is_a(c.text, kind)]
+        if plural:
+            first.sort(key=lambda c: -sum(1 for o in first if o.sentence is c.sentence and o.text != c.text
+                                             and c.lo <= o.start < c.hi))
         return first + [c for c in ok if c not in first]
     if q.analysis.type is AnswerType.PERSON:  # "哪位副总理…": a person the text gives that title first
         titled = [c for c in ok if c.kind == "person" and _titled_as_asked(q, c)]

@@ -14,10 +14,18 @@ from typing import Protocol
 import numpy as np
 from cachetools import LRUCache
 
-from corpus.clean import match_form
+from corpus.clean import match_form, to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract
-from embeddings.answering.candidates import SPEECH, Candidate, Question, Sentence, answers_in_order, shown_limit
+from embeddings.answering.candidates import (
+    SPEECH,
+    Candidate,
+    Question,
+    Sentence,
+    answers_in_order,
+    of_kind_asked,
+    shown_limit,
+)
 from embeddings.answering.features import GATE_FEATURES, gate_features, read_sentences, read_spans
 from embeddings.answering.gate import GateParams
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
@@ -156,7 +164,8 @@ class ExtractiveComposer:
             return self._decline(a, hits, f"the passages answer it with probability {probability:.2f} < {threshold:.2f}",
                                  coverage, probability)
         # (a speaker's statements are found by the speaker: "say" need not be the text's 强调)
-        if a.cross_lingual and a.type is not AnswerType.STATEMENTS and not self._words_in(found.question, points):
+        if a.cross_lingual and a.type is not AnswerType.STATEMENTS and not self._words_in(found.question, points) \
+                and not any(of_kind_asked(a, to_simplified(p.span)) for p in points):  # "which cities": 珠海
             return self._decline(a, hits, "none of the question's words but its names are in the answer's passage",
                                  coverage, probability)
         hits = _points_first(hits, points)
