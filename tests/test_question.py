@@ -24,6 +24,7 @@ T = AnswerType
     ("武汉的人口是多少？", T.NUMBER), ("有多少学生参加科技节？", T.NUMBER), ("铁路全长多少公里？", T.NUMBER),
     ("How many students took part?", T.NUMBER), ("What is the population of Wuhan?", T.NUMBER),
     ("科技节在哪里举行？", T.PLACE), ("应勇去了哪两个社区？", T.PLACE), ("Where was the festival held?", T.PLACE),
+    ("戴龙·罗伯斯是哪国人？", T.PLACE), ("他选择了哪国国籍？", T.PLACE),  # a country, not a person
     ("《战国无双3》是由哪两个公司合作开发的？", T.ORGANISATION), ("Which company built the bridge?", T.ORGANISATION),
     # statements, reasons, manner, descriptions
     ("应勇强调了哪些方面的工作？", T.STATEMENTS), ("李明强调了什么？", T.STATEMENTS), ("校长要求了什么？", T.STATEMENTS),

@@ -99,7 +99,7 @@ _CN_RULES: list[tuple[re.Pattern, AnswerType | None]] = [
      AnswerType.DURATION),
     (re.compile(r"什么时候|何时|哪(?:一)?(?:年|天|日|月)|几月|几号|几日|几点|什么时间|何年|哪个(?:时期|朝代|年代|世纪)"),
      AnswerType.TIME),
-    (re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个地方"), AnswerType.PLACE),
+    (re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个地方|哪一?国(?!际)"), AnswerType.PLACE),  # "哪国人": a country
     (re.compile(r"谁|哪位|哪些人|什么人|叫什么名字|叫什么|什么名字|名字是什么"), AnswerType.PERSON),
     (re.compile(r"多少|(?<![那这前近头哪])几(?:个|位|名|次|家|种|座|所|条|项|部|本|场|届|岁|人)?|多[" + _MEASURE_ADJ + r"]"),
      AnswerType.NUMBER),
