@@ -67,7 +67,7 @@ def bench(name: str, corpus_dir: Path, encoder, questions: list[str], params: In
         t = time.perf_counter()
         engine.answer(q)
         answer_t.append(time.perf_counter() - t)
-    print(f"[{name}] search (encode + FAISS + BM25 + fusion): {summary_ms(search_t)}")
+    print(f"[{name}] search (encode + FAISS + BM25 + fusion + the answer step's order): {summary_ms(search_t)}")
     print(f"[{name}] full answer (search + sentence scoring):  {summary_ms(answer_t)}")
     print(f"[{name}] peak memory of the process so far: {peak_rss_mib():.0f} MiB")
 
