@@ -157,32 +157,32 @@ _SPECIFIC_SENSE = 8
 
 
 @lru_cache(maxsize=4096)
-def related(lemma: str) -> frozenset[str]:
-    """Words of the same meaning that CC-CEDICT does not gloss with ``lemma``: a word whose
-    first sense is ``lemma`` has another specific sense, and the words whose first sense that
+def related(sense: str) -> frozenset[str]:
+    """Words of the same meaning that CC-CEDICT does not gloss with ``sense`` (a lemma): a word
+    whose first sense is ``sense`` has another specific sense, and the words whose first sense that
     is ("attend" -> 出席 "to attend; to participate" -> "participate" -> 参加, 参与). The
     dictionary glosses each word with a few English words, seldom all of a question's wordings;
     first senses only, so that a word's rarer meanings ("capital" as money) lead nowhere."""
     index = _loaded()
     out: set[str] = set()
-    for word in index.get((lemma,), ()):
+    for word in index.get((sense,), ()):
         senses = _glosses.get(word, [])
-        if len(word) < 2 or senses[:1] != [lemma]:
+        if len(word) < 2 or senses[:1] != [sense]:
             continue
-        for sense in senses[1:]:
-            near = index.get((sense,), frozenset())
+        for other in senses[1:]:
+            near = index.get((other,), frozenset())
             if len(near) <= _SPECIFIC_SENSE:
-                out |= {w for w in near if len(w) > 1 and _glosses.get(w, [])[:1] == [sense]}
+                out |= {w for w in near if len(w) > 1 and _glosses.get(w, [])[:1] == [other]}
     return frozenset(out)
 
 
-def _of_stem(lemma: str) -> frozenset[str]:
+def _of_stem(noun: str) -> frozenset[str]:
     """The senses of the verb a noun is made from ("inspection" -> inspect -> 考察, "investment" ->
     invest): CC-CEDICT often glosses a word by the verb only."""
     index = _loaded()
     for suffix in ("ion", "ment"):
-        stem = lemma.removesuffix(suffix)
-        if stem != lemma and (stem,) in index:
+        stem = noun.removesuffix(suffix)
+        if stem != noun and (stem,) in index:
             return frozenset(w for w in index[(stem,)] if len(w) > 1)
     return frozenset()
 

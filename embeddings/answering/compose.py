@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -133,10 +134,10 @@ class ExtractiveComposer:
     def rerank(self, question: str, hits: list[Hit], bm25: BM25, query_vector: np.ndarray | None = None) -> list[Hit]:
         """``hits`` as the answer orders them: the passages its points come from, then the other
         passages the answer step reads by their best sentence's learned score, then the rest as
-        retrieved. The sentence model reads the question against
-        each sentence (slot, predicate, answer type), which the retrieval's one vector per
-        passage cannot: a short "吴政隆陪同调研。" passage holds the answer to "谁陪同李强调研？"
-        though the opening paragraph repeats more of the question's words."""
+        retrieved. The sentence model reads the question against each sentence (slot,
+        predicate, answer type), which the retrieval's one vector per passage cannot: a short
+        "吴政隆陪同调研。" passage holds the answer to "谁陪同李强调研？" though the opening
+        paragraph repeats more of the question's words."""
         return list(self.answer(question, hits, bm25, query_vector).hits)
 
     # --- the answer ---------------------------------------------------------------------
@@ -334,9 +335,7 @@ def _reordered(hits: list[Hit], found: Candidates) -> list[Hit]:
     """The hits whose sentences were scored: the best candidate answer's passage, then the
     others by their best sentence's score (retrieval order among equals); then the hits not
     read, as they came. Each keeps its retrieval ``rank``."""
-    best: dict[str, float] = {}
-    for s in found.sentences:
-        best[s.hit.passage.id] = max(best.get(s.hit.passage.id, s.score), s.score)
+    best = _best_by_passage((s.hit.passage.id, s.score) for s in found.sentences)
     first = found.spans[0].sentence.hit.passage.id if found.spans else None
     read = sorted((h for h in hits if h.passage.id in best),
                   key=lambda h: (h.passage.id != first, -best[h.passage.id], h.rank))
@@ -346,10 +345,18 @@ def _reordered(hits: list[Hit], found: Candidates) -> list[Hit]:
 def _points_first(hits: list[Hit], points: list[Point]) -> list[Hit]:
     """The passages the points come from, best point first (points are shown in document
     order, which says nothing of relevance), then the other hits."""
-    best: dict[str, float] = {}
-    for p in points:
-        best[p.passage.id] = max(best.get(p.passage.id, p.score), p.score)
+    best = _best_by_passage((p.passage.id, p.score) for p in points)
     return sorted(hits, key=lambda h: -best[h.passage.id] if h.passage.id in best else np.inf)
+
+
+def _best_by_passage(scored: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """The best score of each passage id."""
+    best: dict[str, float] = {}
+    for passage, score in scored:
+        best[passage] = max(best.get(passage, score), score)
+    return best
+
+
 # What may stand before a speech verb that has no subject of its own ("并指出，…", "他强调"):
 # the sentence goes on with the previous one's subject.
 _NO_SUBJECT = re.compile(r"[并並还還也又同时時他她其]*")

@@ -16,7 +16,7 @@ from enum import Enum
 from functools import lru_cache
 
 from corpus.clean import match_form, script_of
-from embeddings.dictionary import ENGLISH_STOPWORDS
+from embeddings.dictionary import ENGLISH_STOPWORDS, lemma
 from embeddings.lexical import STOPWORDS, latin_pinyin_terms, word_frequency
 
 # A one-character word jieba's dictionary has seen fewer times than this carries meaning.
@@ -307,12 +307,6 @@ _EN_RULES: list[tuple[re.Pattern, AnswerType]] = [
 _CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][A-Z][a-z]+(?:-[a-z]+)?)*)")
 
 
-def _lemma(word: str) -> str:
-    import simplemma
-
-    return simplemma.lemmatize(word, lang="en")
-
-
 def _analyse_english(text: str, script: str) -> QuestionAnalysis:
     q = match_form(text)
     qtype = next((t for pattern, t in _EN_RULES if pattern.search(q)), AnswerType.DESCRIPTION)
@@ -326,13 +320,13 @@ def _analyse_english(text: str, script: str) -> QuestionAnalysis:
             focus = focus if focus and focus.lower() in subject else subject
     which = re.search(r"\b(?:which|what)(?: (?:two|three|four|five|several|\d+))? ([a-z]+)\b", q)
     if qtype is AnswerType.DESCRIPTION and which:  # "which university": typed by what its noun is in Chinese
-        qtype = _type_of_english_noun(_lemma(which.group(1)).lower()) or qtype
+        qtype = _type_of_english_noun(lemma(which.group(1))) or qtype
     words = re.findall(r"[a-z]+", q)
-    content = tuple(dict.fromkeys(_lemma(w).lower() for w in words if w not in _EN_STOP and len(w) > 1))
+    content = tuple(dict.fromkeys(lemma(w) for w in words if w not in _EN_STOP and len(w) > 1))
     units: tuple[str, ...] = ()
     if qtype in (AnswerType.NUMBER, AnswerType.DURATION):
         many = re.search(r"\bhow many ([a-z]+)", q)
-        units = ("岁",) if re.search(r"\bhow old\b", q) else _english_units(_lemma(many.group(1)).lower()) if many else ()
+        units = ("岁",) if re.search(r"\bhow old\b", q) else _english_units(lemma(many.group(1))) if many else ()
     plural = qtype is AnswerType.PERSON and not re.search(r"\bwho is\b|\bwho was\b|\bname of the\b", q)
     return QuestionAnalysis(text, script, q, qtype, focus, content, pinyin=tuple(latin_pinyin_terms(q)), units=units,
                             plural=plural)
