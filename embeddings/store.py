@@ -292,7 +292,9 @@ class MilvusStore:
         try:
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
-            self.client.create_collection(name, schema=schema, index_params=index_params)
+            # Strong: a read sees every write before it (a server's default, Bounded, may not
+            # show a delete or insert made a moment ago; Milvus Lite is strong anyway)
+            self.client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Strong")
         except Exception as e:  # noqa: BLE001
             raise StoreProblem(f"Milvus could not create collection {name} ({e})") from e
         return MilvusVectors(self.client, name, dim, index_type.lower(),
@@ -302,7 +304,8 @@ class MilvusStore:
         vectors._call("flush and load", self._flush_and_load, vectors.collection)
 
     def _flush_and_load(self, name: str) -> None:
-        self.client.flush(name)
+        if not self.uri.startswith(("http://", "https://")):
+            self.client.flush(name)  # Milvus Lite: writes the file; a server keeps every write in its log
         self.client.load_collection(name)
 
     def open(self, generation: str, directory: Path, info: dict) -> MilvusVectors:

@@ -1,5 +1,6 @@
-"""The vector stores behind one interface: the same tests for FAISS (embedded, the default) and
-Milvus (through an embedded Milvus Lite file, as a Milvus server would be used)."""
+"""The vector stores behind one interface: the same tests for FAISS (embedded, the default),
+Milvus Lite (an embedded file) and a real Milvus server (the standalone server the ``milvus``
+package ships, started once for the session on a free loopback port)."""
 
 import threading
 import uuid
@@ -21,15 +22,34 @@ def milvus_file(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("milvus") / "qabot.db"
 
 
-@pytest.fixture(params=["faiss", "milvus"])
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """The URI of a Milvus server process of its own (``milvus.default_server``: the standalone
+    binary with embedded etcd and local storage), stopped at the end of the session. A machine
+    where it cannot start fails these tests with the reason; CI installs it (the dev extra)."""
+    try:
+        from milvus import default_server
+    except ImportError as e:
+        pytest.fail(f"the Milvus server tests need the 'milvus' package (pip install -e '.[dev]'): {e}")
+    default_server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
+    try:
+        default_server.start()
+    except Exception as e:  # noqa: BLE001 - whatever stops the server binary, said once
+        pytest.fail(f"the Milvus server did not start on this machine: {e}")
+    yield f"http://127.0.0.1:{default_server.listen_port}"
+    default_server.stop()
+
+
+@pytest.fixture(params=["faiss", "milvus-lite", "milvus-server"])
 def make_store(request, milvus_file):
     """A factory of stores of one kind; Milvus ones share a name, as replicas do."""
     name = f"t{uuid.uuid4().hex[:12]}"
+    uri = request.getfixturevalue("milvus_server") if request.param == "milvus-server" else str(milvus_file)
 
     def make():
         if request.param == "faiss":
             return FaissStore()
-        return MilvusStore(str(milvus_file), name=name)
+        return MilvusStore(uri, name=name)
 
     return make
 
