@@ -276,16 +276,16 @@ def test_an_english_question_is_answered_from_the_report_on_the_person_it_names(
 
 
 def test_a_statement_without_a_subject_is_the_previous_sentence_subject_s_only():
-    from embeddings.answering.compose import _said_by
     from embeddings.answering.candidates import Sentence, form
+    from embeddings.answering.statements import said_by
 
     passage = Passage("d:1.0:x", "d", "报告", "d.txt", 1, 0, "", "", "")
     hit = Hit(passage, 1.0, 1.0, 0.0, 1)
     texts = ["张华到江城调研。", "他指出，要加快发展。", "刘洋介绍了情况。", "并强调，要抓好落实。"]
     sents = [Sentence(t, form(t), hit, i, len(texts)) for i, t in enumerate(texts)]
-    assert _said_by("张华", sents, 1) and not _said_by("张华", sents, 3) and _said_by("刘洋", sents, 3)
+    assert said_by(("张华",), sents, 1) and not said_by(("张华",), sents, 3) and said_by(("刘洋",), sents, 3)
     # not when a sentence lies between them (the sentences of one passage as read, in order)
-    assert not _said_by("张华", [sents[0], sents[3]], 1)
+    assert not said_by(("张华",), [sents[0], sents[3]], 1)
 
 
 def test_report_role_date_place_and_number(report_engine):

@@ -15,11 +15,10 @@ from typing import Protocol
 import numpy as np
 from cachetools import LRUCache
 
-from corpus.clean import match_form, to_simplified
+from corpus.clean import to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract
 from embeddings.answering.candidates import (
-    SPEECH,
     Candidate,
     Question,
     Sentence,
@@ -32,6 +31,7 @@ from embeddings.answering.gate import GateParams
 from embeddings.answering.model import Answer, AnswerKind, Evidence, Point
 from embeddings.answering.question import AnswerType, QuestionAnalysis, analyse, is_person_name
 from embeddings.answering.selector import Selector, default_selector
+from embeddings.answering.statements import statements
 from embeddings.encoders.encoder import Encoder
 from embeddings.lexical import BM25
 from embeddings.search import Hit
@@ -204,7 +204,9 @@ class ExtractiveComposer:
 
     def _compose(self, a: QuestionAnalysis, found: Candidates, exclude: frozenset[str]) -> tuple[list[Point], AnswerKind]:
         if a.type is AnswerType.STATEMENTS:
-            points = self._statements(a, found, exclude)
+            p = self.params
+            points = statements(found.question.focus, found.sentences, found.vectors, exclude, p.statement_chars,
+                                p.max_points, p.mmr_lambda)
             if points or (found.question.focus and (a.cross_lingual or is_person_name(a.focus))):
                 return points, AnswerKind.POINTS  # none by the person named: no answer
         if a.type is AnswerType.PERSON and a.plural:
@@ -280,53 +282,6 @@ class ExtractiveComposer:
             points = [replace(p, text=p.span) for p in points]  # the roles are in the passage shown
         return points
 
-    def _statements(self, a: QuestionAnalysis, found: Candidates, exclude: frozenset[str]) -> list[Point]:
-        """One point per passage that reports a statement of the speaker asked about (the speech
-        verb in the passage or its section title, the speaker named before it), the statement
-        from the verb on in whole sentences up to ``statement_chars``; picked by maximal
-        marginal relevance on the sentences' learned scores, shown in document order."""
-        speaker = found.question.focus
-        called = (speaker, *_titles_of(speaker, found.sentences)) if speaker else ()
-        by_passage: dict[str, list[Sentence]] = {}
-        for s in sorted(found.sentences, key=lambda s: (s.hit.rank, s.position)):
-            by_passage.setdefault(s.hit.passage.id, []).append(s)
-        statements = []  # (text, passage, relevance, vector)
-        for sents in by_passage.values():
-            passage = sents[0].hit.passage
-            section = match_form(passage.section or "")
-            starts = [i for i, s in enumerate(sents) if SPEECH.search(s.form)]
-            if speaker:  # only statements the question's speaker made
-                starts = [i for i in starts if _said_by(called, sents, i)]
-                headed = _calls(called, section) and bool(SPEECH.search(section))
-            else:
-                headed = bool(SPEECH.search(section))
-            if not starts and not headed:
-                continue
-            first = starts[0] if starts else 0
-            text, used = "", []
-            for s in sents[first:]:
-                if used and len(text) + len(s.original) > self.params.statement_chars:
-                    break
-                text += s.original
-                used.append(s)
-            if text in exclude:
-                continue
-            relevance = max(s.score for s in used)
-            vector = np.mean([found.vectors[id(s)] for s in used], axis=0)
-            statements.append((text, passage, relevance, vector / (np.linalg.norm(vector) or 1.0)))
-        chosen: list[int] = []
-        remaining = list(range(len(statements)))
-        lam = self.params.mmr_lambda
-        while remaining and len(chosen) < self.params.max_points:
-            def mmr(k: int) -> float:
-                redundancy = max((float(statements[k][3] @ statements[j][3]) for j in chosen), default=0.0)
-                return lam * statements[k][2] - (1 - lam) * redundancy
-            best = max(remaining, key=mmr)
-            chosen.append(best)
-            remaining.remove(best)
-        picked = sorted(chosen, key=lambda k: (statements[k][1].doc_id, statements[k][1].paragraph))
-        return [Point(statements[k][0], statements[k][1], statements[k][2], statements[k][0]) for k in picked]
-
 
 _GATE_COVERAGE = GATE_FEATURES.index("coverage")
 
@@ -355,49 +310,6 @@ def _best_by_passage(scored: Iterable[tuple[str, float]]) -> dict[str, float]:
     for passage, score in scored:
         best[passage] = max(best.get(passage, score), score)
     return best
-
-
-# What may stand before a speech verb that has no subject of its own ("并指出，…", "他强调"):
-# the sentence goes on with the previous one's subject.
-_NO_SUBJECT = re.compile(r"[并並还還也又同时時他她其]*")
-
-
-def _said_by(called: tuple[str, ...], sents: list[Sentence], i: int) -> bool:
-    """Whether sentence ``i`` (of one passage, in order) reports a statement of the speaker
-    (``called``: their name, and titles the text calls them by): named before its speech verb,
-    or named in the sentence before when this one has no subject."""
-    s = sents[i]
-    before = s.form[: SPEECH.search(s.form).start()]
-    if _calls(called, before):
-        return True
-    previous = sents[i - 1] if i > 0 and sents[i - 1].position == s.position - 1 else None
-    return previous is not None and bool(_NO_SUBJECT.fullmatch(before)) and _calls(called, previous.form)
-
-
-def _calls(called: tuple[str, ...], text: str) -> bool:
-    """Whether ``text`` names the speaker by name or title (a deputy's title is another's:
-    "副总理" is not "总理")."""
-    return any(re.search(rf"(?<!副){re.escape(c)}", text) for c in called)
-
-
-def _titles_of(name: str, sentences: list[Sentence]) -> tuple[str, ...]:
-    """Titles the text calls ``name`` by on their own ("赖清德总统…" then "总统表示，…"; "国务院总理
-    李克强…" then "总理指出"): a title written right next to the name, and next to no other
-    person's name in these sentences."""
-    mine, others = set(), set()
-    for s in sentences:
-        for person in extract.people(s.cased):
-            after = _TITLE_AFTER.match(s.form, person.end)
-            before = _TITLE_BEFORE.search(s.form, 0, person.start)
-            for title in (after and after.group(0), before and before.group(0)):
-                if title:
-                    (mine if person.text == name else others).add(title)
-    return tuple(mine - others)
-
-
-_TITLE_WORDS = "|".join(sorted(extract.TITLES, key=len, reverse=True))
-_TITLE_AFTER = re.compile(rf"[副总]?(?:{_TITLE_WORDS})")  # "赖清德总统", "习近平总书记"
-_TITLE_BEFORE = re.compile(rf"[副总]?(?:{_TITLE_WORDS})$")  # "国务院总理李克强", "副总理陈强"
 
 
 def _point(c: Candidate) -> Point:
