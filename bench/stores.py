@@ -1,7 +1,9 @@
 """Search latency with the vectors in FAISS (in the process) or in Milvus (Milvus Lite, a local
-gRPC server), on the seed and on N generated passages, measured in one run, taking turns.
+gRPC server; with --server also a real Milvus server process, the ``milvus`` package's
+standalone one on loopback), on the seed and on N generated passages, measured in one run,
+taking turns.
 
-    .venv/bin/python bench/stores.py [--synthetic 100000] [--queries 300]
+    .venv/bin/python bench/stores.py [--synthetic 100000] [--queries 300] [--server]
     .venv/bin/python bench/stores.py --bm25 CORPUS_DIR DATA_DIR QUESTIONS   # Milvus' BM25 vs ours
 
 The figures are of the whole search (vector search, BM25, fusion, reading the passages) with
@@ -45,12 +47,19 @@ def compare(indexes: dict, encoder, questions: list[str], vectors: np.ndarray) -
         print(f"  {name:22s} {summary_ms(t)}")
 
 
-def seed(tmp: Path, queries: int, milvus_file: Path) -> None:
+def milvus_stores(milvus_file: Path, server: str | None, name: str) -> list[tuple[str, MilvusStore]]:
+    out = [("MilvusStore (Lite)", MilvusStore(str(milvus_file), name=name))]
+    if server:
+        out.append(("MilvusStore (server)", MilvusStore(server, name=name)))
+    return out
+
+
+def seed(tmp: Path, queries: int, milvus_file: Path, server: str | None = None) -> None:
     encoder = load_encoder(DEFAULT_MODEL, ROOT / "data").load()
     dev = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
     questions = (dev * (queries // len(dev) + 1))[:queries]
     indexes = {}
-    for name, store in (("FaissStore", FaissStore()), ("MilvusStore (Lite)", MilvusStore(str(milvus_file), name="seed"))):
+    for name, store in [("FaissStore", FaissStore()), *milvus_stores(milvus_file, server, "seed")]:
         engine = Engine(EngineConfig(ROOT / "corpus" / "documents", tmp / name / "index", tmp / "data"), encoder,
                         store=store)
         engine.rebuild()
@@ -60,7 +69,7 @@ def seed(tmp: Path, queries: int, milvus_file: Path) -> None:
     compare(indexes, encoder, questions, vectors)
 
 
-def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path) -> None:
+def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path, server: str | None = None) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from scale import SyntheticEncoder, TextMaker, build, questions as make_questions  # noqa: PLC0415
 
@@ -70,23 +79,25 @@ def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path) -> None:
     print(f"\n{n:,} generated passages ({b['index_type']}), built with FAISS in {time.perf_counter() - t:.0f} s")
     faiss_index = load_index(tmp / "syn" / "index")
     data = faiss_index.vectors.get(range(faiss_index.size))
-    store = MilvusStore(str(milvus_file), name="syn")
-    t = time.perf_counter()
-    vectors = store.create(faiss_index.manifest.build_id, data.shape[1], len(data))
-    vectors.add(data)
-    store.save(vectors, tmp)
-    print(f"the same vectors into Milvus Lite ({vectors.kind}): {time.perf_counter() - t:.0f} s")
-    milvus_index = dataclasses.replace(faiss_index, vectors=vectors)
+    indexes = {"FaissStore": faiss_index}
+    for name, store in milvus_stores(milvus_file, server, "syn"):
+        t = time.perf_counter()
+        vectors = store.create(faiss_index.manifest.build_id, data.shape[1], len(data))
+        vectors.add(data)
+        store.save(vectors, tmp)
+        print(f"the same vectors into {name} ({vectors.kind}): {time.perf_counter() - t:.0f} s")
+        indexes[name] = dataclasses.replace(faiss_index, vectors=vectors)
     questions = make_questions(maker, queries)
     qv = SyntheticEncoder(topics=64, seed=9).vectors(queries)
     print(f"{queries} searches each:")
-    compare({"FaissStore": faiss_index, "MilvusStore (Lite)": milvus_index}, None, questions, qv)
+    compare(indexes, None, questions, qv)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--synthetic", type=int, default=100_000, help="generated passages (0: the seed only)")
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--server", action="store_true", help="also a real Milvus server (the milvus package)")
     ap.add_argument("--bm25", nargs=3, metavar=("CORPUS_DIR", "DATA_DIR", "QUESTIONS"),
                     help="instead: Milvus' BM25 against ours on a question set (data dir with a built index)")
     args = ap.parse_args()
@@ -97,9 +108,20 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        seed(tmp, args.queries, tmp / "milvus.db")
-        if args.synthetic:
-            synthetic(tmp, args.synthetic, args.queries, tmp / "milvus.db")
+        server = None
+        if args.server:
+            from milvus import default_server  # noqa: PLC0415 - the dev extra's standalone server
+
+            default_server.set_base_dir(str(tmp / "milvus-server"))
+            default_server.start()
+            server = f"http://127.0.0.1:{default_server.listen_port}"
+        try:
+            seed(tmp, args.queries, tmp / "milvus.db", server)
+            if args.synthetic:
+                synthetic(tmp, args.synthetic, args.queries, tmp / "milvus-syn.db", server)  # a fresh Lite server
+        finally:
+            if args.server:
+                default_server.stop()
 
 
 def bm25_compare(corpus_dir: Path, data_dir: Path, questions_file: Path, tmp: Path) -> None:

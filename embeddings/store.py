@@ -218,6 +218,7 @@ class MilvusVectors:
 
     def delete(self, ids: Sequence[int]) -> None:
         self._call("delete vectors", self.client.delete, self.collection, ids=[int(i) for i in ids])
+        self.count()  # a Strong read: the searches after it do not see the deleted rows
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         [hits] = self._call("search", self.client.search, self.collection, data=[np.asarray(query).ravel().tolist()],
@@ -234,7 +235,8 @@ class MilvusVectors:
         return np.array([by_id[int(i)] for i in ids], dtype=np.float32)
 
     def count(self) -> int:
-        rows = self._call("count", self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        rows = self._call("count", self.client.query, self.collection, filter="", output_fields=["count(*)"],
+                          consistency_level="Strong")  # checked when a generation is loaded: every row written
         return int(rows[0]["count(*)"])
 
     def info(self) -> dict:
@@ -292,9 +294,11 @@ class MilvusStore:
         try:
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
-            # Strong: a read sees every write before it (a server's default, Bounded, may not
-            # show a delete or insert made a moment ago; Milvus Lite is strong anyway)
-            self.client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Strong")
+            # Session: a client's reads see its own writes (a server's default, Bounded, did not show
+            # a delete made a moment before). Not Strong: on a server every Strong read waits for
+            # the next time tick (~400 ms a search, measured); a replica's loading counts its rows
+            # Strong once, and the query node serves nothing older after that.
+            self.client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Session")
         except Exception as e:  # noqa: BLE001
             raise StoreProblem(f"Milvus could not create collection {name} ({e})") from e
         return MilvusVectors(self.client, name, dim, index_type.lower(),
