@@ -127,7 +127,7 @@ def is_place_name(word: str) -> bool:
 def first_sense(word: str) -> str:
     """The first one-word English sense of a Chinese word ("城市" -> city), or ""."""
     _loaded()
-    return next(iter(_glosses.get(word, ())), "")
+    return _glosses.get(word, [""])[0]
 
 
 def is_a(word: str, kind: str) -> bool:

@@ -14,7 +14,7 @@ from corpus.clean import to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract, slots
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
-from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases
+from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases, which_noun
 from embeddings.dictionary import ENGLISH_STOPWORDS, first_sense, is_a, lemma, phrases
 from embeddings.lexical import BM25
 from embeddings.search import Hit
@@ -339,8 +339,7 @@ def _place_kind(a: QuestionAnalysis) -> tuple[str, bool]:
     """The kind of place asked for ("哪些城市", "which cities": city) and whether several are;
     ("", False) when the question names none."""
     if a.cross_lingual:
-        m = re.search(r"\b(?:which|what) ([a-z]+)", a.normalised)
-        noun = m.group(1) if m else ""
+        noun = which_noun(a.normalised)
         kind = lemma(noun) if noun else ""
         return (kind, noun != kind) if kind in _PLACE_KINDS else ("", False)
     kind = first_sense(a.noun) if a.noun else ""

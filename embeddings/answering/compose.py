@@ -165,8 +165,7 @@ class ExtractiveComposer:
             return self._decline(a, hits, f"the passages answer it with probability {probability:.2f} < {threshold:.2f}",
                                  coverage, probability)
         # (a speaker's statements are found by the speaker: "say" need not be the text's 强调)
-        if a.cross_lingual and a.type is not AnswerType.STATEMENTS and not self._words_in(found.question, points) \
-                and not any(of_kind_asked(a, to_simplified(p.span)) for p in points):  # "which cities": 珠海
+        if a.cross_lingual and a.type is not AnswerType.STATEMENTS and not self._words_in(found.question, points):
             return self._decline(a, hits, "none of the question's words but its names are in the answer's passage",
                                  coverage, probability)
         hits = _points_first(hits, points)
@@ -179,9 +178,10 @@ class ExtractiveComposer:
         than names, in one of their Chinese renderings. The gate learned English from questions
         made by translating Chinese ones word for word, which always share their words with the
         text; a real question whose only link to a passage is a name ("What is Ying Yong's
-        favourite food?") is about something the passage does not say."""
+        favourite food?") is about something the passage does not say. A place of the kind asked
+        for is that word found ("which cities": 珠海, a city by the dictionary)."""
         words = [t for t in q.terms if not t.name and not t.pinyin and t.chinese]
-        if not words:
+        if not words or any(of_kind_asked(q.analysis, to_simplified(p.span)) for p in points):
             return True
         text = " ".join(p.passage.match_text for p in points)
         return any(c in text for t in words for c in t.chinese)

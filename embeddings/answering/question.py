@@ -318,9 +318,9 @@ def _analyse_english(text: str, script: str) -> QuestionAnalysis:
         if m:
             subject = re.sub(r"^(?:the|a|an) ", "", m.group(1))
             focus = focus if focus and focus.lower() in subject else subject
-    which = re.search(r"\b(?:which|what)(?: (?:two|three|four|five|several|\d+))? ([a-z]+)\b", q)
+    which = which_noun(q)
     if qtype is AnswerType.DESCRIPTION and which:  # "which university": typed by what its noun is in Chinese
-        qtype = _type_of_english_noun(lemma(which.group(1))) or qtype
+        qtype = _type_of_english_noun(lemma(which)) or qtype
     words = re.findall(r"[a-z]+", q)
     content = tuple(dict.fromkeys(lemma(w) for w in words if w not in _EN_STOP and len(w) > 1))
     units: tuple[str, ...] = ()
@@ -330,6 +330,13 @@ def _analyse_english(text: str, script: str) -> QuestionAnalysis:
     plural = qtype is AnswerType.PERSON and not re.search(r"\bwho is\b|\bwho was\b|\bname of the\b", q)
     return QuestionAnalysis(text, script, q, qtype, focus, content, pinyin=tuple(latin_pinyin_terms(q)), units=units,
                             plural=plural)
+
+
+def which_noun(question: str) -> str:
+    """The noun of "which / what <noun>" in a normalised English question ("which two cities" ->
+    cities), or ""."""
+    m = re.search(r"\b(?:which|what)(?: (?:two|three|four|five|several|\d+))? ([a-z]+)\b", question)
+    return m.group(1) if m else ""
 
 
 def _type_of_english_noun(lemma: str) -> AnswerType | None:
