@@ -271,6 +271,16 @@ class Engine:
                 self._vectors[key] = vector
         return vector
 
+    def retrieve(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best passages in retrieval order: what the answer step is given (and what
+        its models are trained on; ``search`` returns them as the answer step rates them)."""
+        if not query.strip():
+            return []
+        self.refresh()
+        vector = self.query_vector(query)
+        return self._in_current_generation(
+            lambda index: search(index, self.encoder, query, k, self.config.fusion, vector))
+
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for ``query``: retrieved, then the ones the answer step reads
         reordered as it rates them (always as many, whatever ``k``, so that pages of results

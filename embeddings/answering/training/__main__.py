@@ -148,7 +148,7 @@ def make_cases(ts: TrainSet, engine, rng: random.Random, limit: int | None) -> l
         if rng.randrange(ENGLISH_EVERY) == 0:
             asked.append((tq.id + "#en", pseudo_english(tq.question)))
         for qid, question in asked:
-            hits = engine.search(question, SEARCH_K)
+            hits = engine.retrieve(question, SEARCH_K)
             qv = engine.query_vector(question)  # the search's own, from the engine's cache
             if tq.impossible:
                 cases.append(Case(ts.name, qid, group, question, (), "impossible", hits, bm25, qv))
