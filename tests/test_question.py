@@ -4,6 +4,7 @@ Most questions are about documents other than the seed (a school, a company, a c
 import pytest
 
 from embeddings.answering import AnswerType, analyse, slots
+from embeddings.answering.question import topic_phrase
 
 T = AnswerType
 
@@ -105,3 +106,10 @@ def test_an_english_focus_keeps_a_hyphenated_given_name_whole():
     lower case ("Ching-te"): the person asked about is the whole name."""
     assert analyse("What did President Lai Ching-te say?").focus == "President Lai Ching-te"
     assert analyse("Where did Ma Ying-jeou go?").focus == "Ma Ying-jeou"
+
+
+def test_the_topic_is_the_noun_phrase_a_question_opens_with():
+    assert topic_phrase("黑尾前肛鳗的体长是体高的多少倍？") == "黑尾前肛鳗"
+    assert topic_phrase("城巴11线连接了哪两个地方？") == "城巴11线"
+    assert topic_phrase("谁陪同李强调研？") == "李强"  # no opening noun: the longest name
+    assert topic_phrase("在选举中最终获胜的是谁？") == ""

@@ -111,6 +111,25 @@ def test_candidates_hold_typed_spans_roles_the_slot_and_clauses():
     assert any(d.startswith("5月12日") for d in dates)
 
 
+def test_a_document_about_a_namesake_and_the_words_its_title_does_not_hold():
+    """A document whose title holds the question's subject gives its sentences credit only for
+    the words beyond that subject; one about a near-namesake writes only part of the subject."""
+    fish = ["短齿石斑鱼为辐鳍鱼纲鲈形目的其中一种。", "本鱼以甲壳类为食，臀鳍硬棘2枚。"]
+    q = Question.of(analyse("短齿石斑鱼有多少枚臀鳍硬棘？"), _bm25(fish))
+    assert q.topic == "短齿石斑鱼"
+    hits = [_hit(t, i, title="短齿石斑鱼") for i, t in enumerate(fish, 1)]
+    sentences = [Sentence(h.passage.text, h.passage.text, h, 0, 1) for h in hits]
+    rows = sentence_features(q, sentences, np.array([0.8, 0.8], dtype=np.float32))
+    col = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
+    assert rows[0, col["cov"]] > rows[1, col["cov"]]  # the name is only in the first
+    assert rows[1, col["cov_untitled"]] == 1 and rows[0, col["cov_untitled"]] < 0.5  # partial credit at most
+    assert rows[0, col["topic_in_document"]] == 1
+    other = [_hit(t.replace("短齿", "长齿"), i, title="长齿石斑鱼") for i, t in enumerate(fish, 1)]
+    sentences = [Sentence(h.passage.text, h.passage.text, h, 0, 1) for h in other]
+    rows = sentence_features(q, sentences, np.array([0.8, 0.8], dtype=np.float32))
+    assert 0 < rows[0, col["topic_in_document"]] < 1
+
+
 def test_english_questions_have_no_wording_features_but_the_rest():
     q = Question.of(analyse("Who accompanied Zhang Hua?"), _bm25(SENTENCES))
     hits = [_hit(t, i) for i, t in enumerate(SENTENCES, 1)]

@@ -14,7 +14,14 @@ from corpus.clean import to_simplified
 from corpus.split import split_sentences
 from embeddings.answering import extract, slots
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
-from embeddings.answering.question import STATEMENT_VERBS, AnswerType, QuestionAnalysis, name_phrases, which_noun
+from embeddings.answering.question import (
+    STATEMENT_VERBS,
+    AnswerType,
+    QuestionAnalysis,
+    name_phrases,
+    topic_phrase,
+    which_noun,
+)
 from embeddings.dictionary import ENGLISH_STOPWORDS, first_sense, is_a, lemma, phrases
 from embeddings.lexical import BM25
 from embeddings.search import Hit
@@ -102,6 +109,7 @@ class Question:
     chars: frozenset[str]
     body: str  # the question without its question phrase and punctuation (simplified)
     focus: str  # the person or thing asked about, simplified ("" for Latin names)
+    topic: str = ""  # the noun phrase the question opens with, simplified ("" for English questions)
 
     @property
     def names(self) -> tuple[frozenset[str], ...]:
@@ -143,7 +151,8 @@ class Question:
         predicate = predicate_terms(a, bm25)
         own = _verbs_in_own_clause(a, predicate)
         return cls(a, weighted_terms(a, bm25), predicate, own or predicate, tuple(form(w) for w in _asked_words(a)),
-                   bool(own), _bigrams(body), frozenset(c for c in body if CONTENT_CHAR.match(c)), body, focus)
+                   bool(own), _bigrams(body), frozenset(c for c in body if CONTENT_CHAR.match(c)), body, focus,
+                   "" if a.cross_lingual else form(topic_phrase(a.normalised)))
 
 
 # Where a context clause ends: clause punctuation, or 时 before the question's own clause

@@ -59,6 +59,7 @@ SENTENCE_FEATURES = (
     "typed", "typed_any_unit", "typed_new", "slot_anchored", "slot_both", "focus_in", "focus_in_passage",
     "focus_role",
     "speech", "people", "people_new", "cov_document", "names_in_document",
+    "cov_untitled", "untitled_share", "topic_in_document",
 )
 
 
@@ -77,7 +78,7 @@ SPAN_FEATURES = (
 # learn from English-like training questions, see ``training.english``).
 WORDING_FEATURES = frozenset({"q_chars", "bigram", "bigram_rel", "longest_run", "slot_anchored", "slot_both",
                               "in_slot", "is_slot", "distance", "distance_rank", "clause_bigram", "in_question",
-                              "answer_in_question"})
+                              "answer_in_question", "topic_in_document", "topic_answer", "topic_best"})
 
 
 def _without_wording(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -102,6 +103,18 @@ def _longest_run(body: str, text: str) -> int:
             best = j - i
             j += 1
     return best
+
+
+def _topic_share(topic: str, text: str) -> float:
+    """How much of the question's opening noun phrase ``text`` writes in one piece (-1 without one):
+    1.0 for a document about it, 0.5 for 大沙地站 when 大沙东站 is asked about."""
+    return _longest_run(topic, text) / len(topic) if topic else -1.0
+
+
+def _untitled(terms: list[Term], title: str) -> list[Term]:
+    """The question's words that a document's title does not hold: in a document about the thing
+    asked, the title's words are in every sentence by implication, so these say which sentence."""
+    return [t for t in terms if not any(c in title for c in t.chinese)]
 
 
 def _is_headline(s: Sentence) -> bool:
@@ -140,6 +153,10 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
             by_document[p.doc_id] += " " + form(f"{p.section} {p.text}")
     document_cov = {d: coverage(q.terms, text) for d, text in by_document.items()}
     names_in = {d: q.names_in(text) for d, text in by_document.items()}
+    topic_in = {d: _topic_share(q.topic, text) for d, text in by_document.items()}
+    untitled = {d: _untitled(q.terms, form(t)) for d, t in {s.hit.passage.doc_id: s.hit.passage.doc_title
+                                                               for s in sentences}.items()}
+    total = sum(t.weight for t in q.terms)
     rows = []
     for i, s in enumerate(sentences):
         same = by_passage[s.hit.passage.id]
@@ -175,6 +192,10 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
             "typed_new": sum(1 for t in typed if t.text.lower() not in q.said),
             "cov_document": document_cov[s.hit.passage.doc_id],
             "names_in_document": names_in[s.hit.passage.doc_id],
+            "cov_untitled": coverage(untitled[s.hit.passage.doc_id], s.form)
+            if untitled[s.hit.passage.doc_id] else -1.0,
+            "untitled_share": sum(t.weight for t in untitled[s.hit.passage.doc_id]) / total if total > 0 else -1.0,
+            "topic_in_document": topic_in[s.hit.passage.doc_id],
         }
         s.features = f
         rows.append([f[n] for n in SENTENCE_FEATURES])
@@ -266,6 +287,7 @@ GATE_FEATURES = (
     "best_sentence", "second_sentence", "sentences_over_half", "best_span", "span_margin",
     "answer_type_match", "answer_unit_match", "answer_in_question", "answer_focus_in_clause", "answer_predicate",
     "answer_cov", "answer_cov_context", "focus_found", "typed_found", "names_in_answer_document", "names_anywhere",
+    "topic_answer", "topic_best", "answer_cov_untitled",
 )
 
 
@@ -305,6 +327,9 @@ def gate_features(q: Question, ranked: list[Sentence], cands: list[Candidate], b
         "typed_found": float(any(c.kind == asked and c.features["unit_match"] != 0 for c in cands)) if asked else -1.0,
         "names_in_answer_document": best.sentence.features["names_in_document"] if best else -1.0,
         "names_anywhere": q.names_in(" ".join(form(h.passage.doc_title + " " + h.passage.text) for h in hits)),
+        "topic_answer": best.sentence.features["topic_in_document"] if best else -1.0,
+        "topic_best": max(s.features["topic_in_document"] for s in ranked),
+        "answer_cov_untitled": best.sentence.features["cov_untitled"] if best else -1.0,
     }
     return _finish(q, [[f[n] for n in GATE_FEATURES]], GATE_FEATURES)
 

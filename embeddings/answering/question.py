@@ -171,6 +171,28 @@ def name_phrases(q: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if len(f) > 1))
 
 
+# Tags of the words that can make up a noun phrase: nouns of every kind, numbers, place words,
+# attributives and bound morphemes ("黑/a 尾/n 前/f 肛鳗/n", "城巴/ns 11/m 线/n").
+_PHRASE_TAGS = ("n", "m", "f", "a", "b", "g", "j", "eng", "q")
+
+
+def topic_phrase(q: str) -> str:
+    """The noun phrase a question opens with, as whole as it is written ("黑尾前肛鳗的体长…" ->
+    黑尾前肛鳗, "城巴11线连接了…" -> 城巴11线), else its longest name; "" when it has neither.
+    What a question asks about is most often its subject, and a document that writes only part
+    of it (大沙地站 for 大沙东站) is most often about something else."""
+    from embeddings.lexical import tag
+
+    run = ""
+    for word, flag in tag(q):
+        if not flag.startswith(_PHRASE_TAGS):
+            break
+        run += word
+    names = name_phrases(q)
+    longest = max(names, key=len) if names else ""
+    return run if len(run) > 1 and len(run) >= len(longest) else longest
+
+
 def is_person_name(text: str) -> bool:
     """A person's name alone: one word jieba tags as a name, or a transliteration (``莱昂德罗·内托``)."""
     from embeddings.lexical import tag
