@@ -124,7 +124,7 @@ def questions(maker: TextMaker, n: int) -> list[str]:
 
 # --- build ---------------------------------------------------------------------------------
 
-def build(n: int, work: Path, maker: TextMaker) -> dict:
+def build(n: int, work: Path, maker: TextMaker, store=None) -> dict:
     sys.path.insert(0, str(ROOT))
     from corpus.reader import load_corpus
     from embeddings.index.build import build_index
@@ -138,7 +138,7 @@ def build(n: int, work: Path, maker: TextMaker) -> dict:
     corpus = load_corpus(corpus_dir, 240)
     read_s = time.perf_counter() - t
     encoder = SyntheticEncoder(topics=max(64, n // 100))
-    report = build_index(corpus, encoder, work / "index", BuildCache(work / "cache.sqlite"))
+    report = build_index(corpus, encoder, work / "index", BuildCache(work / "cache.sqlite"), store=store)
     size = sum(p.stat().st_size for p in (work / "index").rglob("*") if p.is_file())
     return {"passages": report.passages, "generate_s": generate_s, "read_s": read_s,
             "synthetic_embed_s": encoder.seconds, "stages": report.stages, "build_s": report.seconds,

@@ -28,7 +28,8 @@ from embeddings.encoders.encoder import DEFAULT_MODEL, load_encoder
 from embeddings.engine import Engine, EngineConfig
 from embeddings.index.load import load_index
 from embeddings.search import FusionParams, search
-from embeddings.store import FaissStore, MilvusStore
+from embeddings.milvus import MilvusStore
+from embeddings.store import FaissStore
 
 QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"
 
@@ -91,6 +92,29 @@ def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path, server: str | 
     qv = SyntheticEncoder(topics=64, seed=9).vectors(queries)
     print(f"{queries} searches each:")
     compare(indexes, None, questions, qv)
+    if server:
+        replica_start(tmp, n, maker, server)
+
+
+def replica_start(tmp: Path, n: int, maker, server: str) -> None:
+    """A generation built into the Milvus server (vectors and files), then the start of a replica
+    on another machine: an empty index directory, the server's files fetched, the index loaded."""
+    from scale import build  # noqa: PLC0415
+
+    t = time.perf_counter()
+    build(n, tmp / "syn-server", maker, MilvusStore(server, name="replica"))
+    print(f"\n{n:,} passages built into the Milvus server, vectors and files: {time.perf_counter() - t:.0f} s")
+    for attempt in range(2):
+        target = tmp / f"replica-{attempt}" / "index"
+        t = time.perf_counter()
+        store = MilvusStore(server, name="replica")
+        generation = store.current()
+        store.fetch_files(generation, target)
+        fetched = time.perf_counter() - t
+        index = load_index(target, store=store)
+        size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) / 2**20
+        print(f"a replica's start from Milvus alone ({size:.0f} MiB of files): fetch {fetched:.1f} s, "
+              f"then load {time.perf_counter() - t - fetched:.1f} s ({index.size:,} passages)")
 
 
 def main() -> None:

@@ -55,6 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
               "zh": "这些结果已经过期（文档已重新索引），请重新提问。"},
     "sorry": {"en": "Sorry, something went wrong while answering. Please try again in a moment.",
               "zh": "抱歉，回答时出了点问题，请稍后再试。"},
+    "store_down": {"en": "The document search is unavailable for a moment. Please try again shortly.",
+                   "zh": "文档检索暂时不可用，请稍后再试。"},
     "admins_docs": {"en": "Only admins can add documents. Please ask your question as text.",
                     "zh": "只有管理员可以添加文档。请直接用文字提问。"},
     "admins_reindex": {"en": "Sorry, only admins can rebuild the index.", "zh": "抱歉，只有管理员可以重建索引。"},

@@ -5,9 +5,11 @@ generation, so an engine always searches the vectors that belong to its passages
 
 - ``FaissStore`` (the default): the vectors are a FAISS file inside the index directory,
   chosen by size (``IndexParams``); publishing is the directory swap itself.
-- ``MilvusStore``: one Milvus collection per generation, found by an alias once published,
-  through ``pymilvus``' ``MilvusClient``: an embedded Milvus Lite file (``milvus:///path.db``)
-  or a Milvus server or cluster (``milvus://host:19530``, ``https://…`` with a token).
+- ``milvus.MilvusStore``: one Milvus collection per generation, found by an alias once
+  published, through ``pymilvus``' ``MilvusClient``: an embedded Milvus Lite file
+  (``milvus:///path.db``) or a Milvus server or cluster (``milvus://host:19530``, ``https://…``
+  with a token). A server also keeps each generation's index files and the claim to rebuild,
+  so that replicas on different machines share nothing but Milvus (``keeps_files``).
 
 Stores are chosen by the setting ``QABOT_VECTOR_STORE`` through ``open_store``; a new backend
 is a class with these methods and a line in ``open_store``."""
@@ -28,6 +30,10 @@ from corpus.errors import QabotError
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.faiss"
+
+
+class StoreBusy(QabotError, RuntimeError):
+    """Another replica holds the claim to rebuild."""
 
 
 class StoreProblem(QabotError, RuntimeError):
@@ -82,8 +88,23 @@ class Vectors(Protocol):
     def info(self) -> dict: ...  # what the manifest records about it
 
 
+class RebuildClaim(Protocol):
+    """The right to rebuild, held by one replica at a time (entering raises StoreBusy when
+    another holds it)."""
+
+    def __enter__(self) -> RebuildClaim: ...
+
+    def __exit__(self, *exc) -> None: ...
+
+    def wait(self, every_s: float) -> None: ...  # until no replica holds it
+
+
 class VectorStore(Protocol):
     kind: str
+    # Whether the store also keeps each generation's index files (passages, lexical indexes,
+    # manifest): then a replica needs nothing but the store (a Milvus server), else they are in
+    # the index directory, shared by the replicas that share it.
+    keeps_files: bool
 
     def create(self, generation: str, dim: int, size: int) -> Vectors: ...  # empty, unpublished
 
@@ -98,6 +119,12 @@ class VectorStore(Protocol):
     def current(self) -> str | None: ...
 
     def describe(self) -> str: ...  # for /stats and logs: never a secret
+
+    def keep_files(self, generation: str, directory: Path) -> None: ...  # a new generation's files, before publish
+
+    def fetch_files(self, generation: str, directory: Path) -> None: ...  # into an empty directory
+
+    def rebuild_claim(self) -> RebuildClaim | None: ...  # one rebuild among replicas; None: a file lock
 
 
 def _faiss():
@@ -153,6 +180,7 @@ class FaissStore:
     index directory, so the directory swap publishes them."""
 
     kind = "faiss"
+    keeps_files = False
 
     def __init__(self, params: IndexParams = IndexParams()):
         self.params = params
@@ -193,169 +221,20 @@ class FaissStore:
     def describe(self) -> str:
         return "faiss"
 
+    def keep_files(self, generation: str, directory: Path) -> None:
+        pass  # they stay in the index directory
 
-# --- Milvus ----------------------------------------------------------------------------------
+    def fetch_files(self, generation: str, directory: Path) -> None:
+        raise StoreProblem("a FAISS store keeps no files: they are in the index directory")
 
-class MilvusVectors:
-    def __init__(self, client, collection: str, dim: int, kind: str, search_params: dict):
-        self.client, self.collection, self.dim = client, collection, dim
-        self.kind, self.search_params = kind, search_params
-        self._next = 0
-
-    def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # pymilvus raises MilvusException and grpc errors
-            raise StoreProblem(f"Milvus could not {what} in collection {self.collection} ({e})") from e
-
-    def add(self, vectors: np.ndarray) -> None:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        for start in range(0, len(vectors), 5000):  # well under gRPC's message size limit
-            chunk = vectors[start : start + 5000]
-            rows = [{"id": self._next + i, "vec": v.tolist()} for i, v in enumerate(chunk)]
-            self._call("insert vectors", self.client.insert, self.collection, rows)
-            self._next += len(chunk)
-
-    def delete(self, ids: Sequence[int]) -> None:
-        self._call("delete vectors", self.client.delete, self.collection, ids=[int(i) for i in ids])
-        self.count()  # a Strong read: the searches after it do not see the deleted rows
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        [hits] = self._call("search", self.client.search, self.collection, data=[np.asarray(query).ravel().tolist()],
-                            anns_field="vec", limit=k, search_params=self.search_params)
-        return (np.array([h["distance"] for h in hits], dtype=np.float32),
-                np.array([h["id"] for h in hits], dtype=np.int64))
-
-    def get(self, ids: Sequence[int]) -> np.ndarray:
-        if not len(ids):
-            return np.zeros((0, self.dim), np.float32)
-        rows = self._call("read vectors", self.client.get, self.collection, ids=[int(i) for i in ids],
-                          output_fields=["vec"])
-        by_id = {r["id"]: r["vec"] for r in rows}
-        return np.array([by_id[int(i)] for i in ids], dtype=np.float32)
-
-    def count(self) -> int:
-        rows = self._call("count", self.client.query, self.collection, filter="", output_fields=["count(*)"],
-                          consistency_level="Strong")  # checked when a generation is loaded: every row written
-        return int(rows[0]["count(*)"])
-
-    def info(self) -> dict:
-        return {"store": "milvus", "collection": self.collection, "index_type": self.kind}
+    def rebuild_claim(self) -> None:
+        return None  # the replicas share the index directory, and its lock file
 
 
-class MilvusStore:
-    """Milvus through ``MilvusClient``. A build writes a new collection ``<name>_<generation>``;
-    ``publish`` points the alias ``<name>`` at it and drops the collections it replaced, so a
-    deployment sees one current generation. Engines search the collection their index
-    directory names (never one whose passages they have not loaded) and notice a new
-    generation by the directory's manifest."""
+def _milvus():
+    from embeddings import milvus  # noqa: PLC0415 - pymilvus only with a Milvus store
 
-    kind = "milvus"
-
-    def __init__(self, uri: str, token: str = "", name: str = "qabot", params: IndexParams = IndexParams()):
-        from pymilvus import MilvusClient  # noqa: PLC0415 - only with this store
-
-        self.uri, self.name, self.params = uri, name, params
-        if not uri.startswith(("http://", "https://")):
-            # Milvus Lite serves gRPC inside this process and logs a traceback for each call it
-            # does not implement (creating a collection asks for a timestamp); they are harmless.
-            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-        try:
-            self.client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
-        except Exception as e:  # noqa: BLE001 - connection errors of every kind
-            raise StoreProblem(f"cannot reach Milvus at {self.describe()} ({e})") from e
-
-    def describe(self) -> str:
-        return f"milvus {self.uri.split('@')[-1]}"  # credentials in a URI never shown
-
-    def _collection(self, generation: str) -> str:
-        return f"{self.name}_{generation}"
-
-    def _index(self, size: int) -> tuple[str, dict, dict]:
-        """Milvus' index type for ``size`` vectors, chosen as for FAISS: (type, build, search) params."""
-        _, kind = self.params.choose(size)
-        if kind == "flat":
-            return "FLAT", {}, {}
-        if kind == "hnsw":
-            return "HNSW", {"M": self.params.hnsw_m, "efConstruction": self.params.hnsw_ef_construction}, \
-                {"ef": self.params.hnsw_ef_search}
-        return "IVF_SQ8", {"nlist": self.params.nlist(size)}, {"nprobe": self.params.ivf_nprobe}
-
-    def create(self, generation: str, dim: int, size: int) -> MilvusVectors:
-        from pymilvus import DataType  # noqa: PLC0415
-
-        name = self._collection(generation)
-        index_type, build, search = self._index(size)
-        schema = self.client.create_schema(auto_id=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        index_params = self.client.prepare_index_params()
-        index_params.add_index("vec", index_type=index_type, metric_type="IP", params=build)
-        try:
-            if self.client.has_collection(name):
-                self.client.drop_collection(name)
-            # Session: a client's reads see its own writes (a server's default, Bounded, did not show
-            # a delete made a moment before). Not Strong: on a server every Strong read waits for
-            # the next time tick (~400 ms a search, measured); a replica's loading counts its rows
-            # Strong once, and the query node serves nothing older after that.
-            self.client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Session")
-        except Exception as e:  # noqa: BLE001
-            raise StoreProblem(f"Milvus could not create collection {name} ({e})") from e
-        return MilvusVectors(self.client, name, dim, index_type.lower(),
-                             {"metric_type": "IP", "params": search})
-
-    def save(self, vectors: MilvusVectors, staging: Path) -> None:
-        vectors._call("flush and load", self._flush_and_load, vectors.collection)
-
-    def _flush_and_load(self, name: str) -> None:
-        if not self.uri.startswith(("http://", "https://")):
-            self.client.flush(name)  # Milvus Lite: writes the file; a server keeps every write in its log
-        self.client.load_collection(name)
-
-    def open(self, generation: str, directory: Path, info: dict) -> MilvusVectors:
-        name = info.get("collection") or self._collection(generation)
-        try:
-            if not self.client.has_collection(name):
-                raise StoreProblem(f"Milvus at {self.describe()} has no collection {name} (dropped by a newer "
-                                   "build, or another store); rebuild the index")
-            self.client.load_collection(name)
-        except StoreProblem:
-            raise
-        except Exception as e:  # noqa: BLE001
-            raise StoreProblem(f"cannot open collection {name} in Milvus at {self.describe()} ({e})") from e
-        size = int(info.get("count") or 0)
-        index_type, _, search = self._index(size)
-        return MilvusVectors(self.client, name, int(info.get("dim") or 0), index_type.lower(),
-                             {"metric_type": "IP", "params": search})
-
-    def publish(self, generation: str) -> None:
-        name = self._collection(generation)
-        try:
-            if self.name in self.client.list_aliases().get("aliases", []):
-                self.client.alter_alias(name, self.name)
-            else:
-                self.client.create_alias(name, self.name)
-            for other in self.client.list_collections():  # the replaced generations
-                if other.startswith(f"{self.name}_") and other != name:
-                    self.client.drop_collection(other)
-        except Exception as e:  # noqa: BLE001
-            raise StoreProblem(f"Milvus could not publish collection {name} ({e})") from e
-
-    def discard(self, generation: str) -> None:
-        try:
-            self.client.drop_collection(self._collection(generation))
-        except Exception as e:  # noqa: BLE001 - the failure being handled matters more
-            log.warning("Could not drop the unfinished collection %s: %s", self._collection(generation), e)
-
-    def current(self) -> str | None:
-        """The published generation (the one the alias points at), None before the first."""
-        try:
-            if self.name not in self.client.list_aliases().get("aliases", []):
-                return None
-            name = self.client.describe_alias(self.name).get("collection_name")
-        except Exception as e:  # noqa: BLE001
-            raise StoreProblem(f"cannot read the alias {self.name} in Milvus at {self.describe()} ({e})") from e
-        return name.removeprefix(f"{self.name}_") if name else None
+    return milvus
 
 
 def open_store(spec: str, params: IndexParams = IndexParams(), token: str = "") -> VectorStore:
@@ -368,9 +247,9 @@ def open_store(spec: str, params: IndexParams = IndexParams(), token: str = "") 
     if spec.startswith("milvus:///"):
         path = Path(spec.removeprefix("milvus://"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return MilvusStore(str(path), token, params=params)
+        return _milvus().MilvusStore(str(path), token, params=params)
     if spec.startswith("milvus://"):
-        return MilvusStore("http://" + spec.removeprefix("milvus://"), token, params=params)
+        return _milvus().MilvusStore("http://" + spec.removeprefix("milvus://"), token, params=params)
     if spec.startswith(("http://", "https://")):
-        return MilvusStore(spec, token, params=params)
+        return _milvus().MilvusStore(spec, token, params=params)
     raise StoreProblem(f"unknown vector store {spec!r}: use faiss, milvus:///path/file.db or milvus://host:port")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,43 @@ def two_speaker_engine(real_encoder, tmp_path_factory) -> Engine:
 def report_engine(real_encoder, tmp_path_factory) -> Engine:
     """A news report written for the tests (``TOUR_REPORT``) beside the seed, indexed with the real model."""
     return built_engine(real_encoder, tmp_path_factory.mktemp("report"), {"jiangcheng.txt": TOUR_REPORT}, True)
+
+
+def _bind_reusable(port: int) -> socket.socket | None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+@pytest.fixture(scope="session")
+def milvus_process(tmp_path_factory):
+    """A Milvus server process of the session's own (``milvus.default_server``: the standalone
+    binary with embedded etcd and local storage) on free loopback ports, stopped at the end. A
+    machine where it cannot start fails these tests with the reason; CI installs it (the dev
+    extra). A test may stop it and start it again on the same port (``listen_port``)."""
+    try:
+        from milvus import default_server
+    except ImportError as e:
+        pytest.fail(f"the Milvus server tests need the 'milvus' package (pip install -e '.[dev]'): {e}")
+    default_server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
+    # The package checks that its ports are free by binding them without SO_REUSEADDR, which fails
+    # for a minute after a stop (TIME_WAIT): a restart on the same port would fail.
+    default_server.config.try_bind_port = _bind_reusable
+    try:
+        default_server.start()
+    except Exception as e:  # noqa: BLE001 - whatever stops the server binary, said once
+        pytest.fail(f"the Milvus server did not start on this machine: {e}")
+    yield default_server
+    default_server.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(milvus_process) -> str:
+    """The URI of the session's Milvus server."""
+    return f"http://127.0.0.1:{milvus_process.listen_port}"

@@ -3,6 +3,7 @@ Milvus Lite (an embedded file) and a real Milvus server (the standalone server t
 package ships, started once for the session on a free loopback port)."""
 
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -10,34 +11,18 @@ import numpy as np
 import pytest
 
 import embeddings.engine as engine_module
+import embeddings.milvus as milvus_module
 from embeddings.engine import Engine, EngineConfig, RebuildInProgress
 from embeddings.index.build import embed_input
 from embeddings.search import search
-from embeddings.store import FaissStore, IndexParams, MilvusStore, StoreProblem, open_store
+from embeddings.milvus import MilvusStore
+from embeddings.store import FaissStore, IndexParams, StoreProblem, open_store
 from tests.fakes import FailingEncoder, HashEncoder
 
 
 @pytest.fixture(scope="session")
 def milvus_file(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("milvus") / "qabot.db"
-
-
-@pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory):
-    """The URI of a Milvus server process of its own (``milvus.default_server``: the standalone
-    binary with embedded etcd and local storage), stopped at the end of the session. A machine
-    where it cannot start fails these tests with the reason; CI installs it (the dev extra)."""
-    try:
-        from milvus import default_server
-    except ImportError as e:
-        pytest.fail(f"the Milvus server tests need the 'milvus' package (pip install -e '.[dev]'): {e}")
-    default_server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
-    try:
-        default_server.start()
-    except Exception as e:  # noqa: BLE001 - whatever stops the server binary, said once
-        pytest.fail(f"the Milvus server did not start on this machine: {e}")
-    yield f"http://127.0.0.1:{default_server.listen_port}"
-    default_server.stop()
 
 
 @pytest.fixture(params=["faiss", "milvus-lite", "milvus-server"])
@@ -144,10 +129,16 @@ def test_a_question_in_flight_when_a_rebuild_drops_its_vectors_is_answered_from_
     assert hits and taken[0] is not engine.index
 
 
+def _another_replica_rebuilding(engine: Engine):
+    """What a replica holds while it rebuilds: its claim in a Milvus server, else the lock file."""
+    claim = engine.store.rebuild_claim()
+    return claim if claim is not None else engine_module._process_lock(Path(engine.config.index_dir))
+
+
 def test_a_second_rebuild_is_refused_in_this_process_and_in_another(make_store, tmp_path, seed_corpus):
     first = _engine(tmp_path, seed_corpus, make_store())
     first.rebuild()
-    with engine_module._process_lock(tmp_path / "index"), pytest.raises(RebuildInProgress, match="another process"):
+    with _another_replica_rebuilding(first), pytest.raises(RebuildInProgress, match="another"):
         first.rebuild()  # another replica holds the lock
     assert first._build_lock.acquire(blocking=False)
     try:
@@ -172,8 +163,9 @@ def test_a_failed_rebuild_leaves_the_old_generation_serving(make_store, tmp_path
     fresh.load()
     assert fresh.info().generation == before and _hits_match_their_vectors(fresh, "應勇強調")
     if isinstance(engine.store, MilvusStore):  # the half-built collection was dropped
-        assert [c for c in engine.store.client.list_collections() if c.startswith(engine.store.name)] == \
-            [f"{engine.store.name}_{before}"]
+        kept = {f"{engine.store.name}_{before}"} | ({f"{engine.store.name}_{before}_files"}
+                                                   if engine.store.keeps_files else set())
+        assert {c for c in engine.store.client.list_collections() if c.startswith(engine.store.name)} == kept
 
 
 def test_a_replica_sees_a_rebuild_by_another_without_restart(make_store, tmp_path, seed_corpus, monkeypatch):
@@ -254,3 +246,68 @@ def test_the_store_setting_is_read_once_and_its_token_never_shown(tmp_path):
     assert Settings.from_env({}).vector_store == "faiss"
     with pytest.raises(SettingsError, match="QABOT_VECTOR_STORE"):
         Settings.from_env({"QABOT_VECTOR_STORE": "redis://localhost"})
+
+
+# --- a Milvus server: replicas that share nothing but the server --------------------------------
+
+def _server_replica(root: Path, corpus: Path, uri: str, name: str) -> Engine:
+    return _engine(root, corpus, MilvusStore(uri, name=name))
+
+
+def test_a_replica_with_a_directory_of_its_own_loads_the_generation_from_the_server(milvus_server, tmp_path,
+                                                                                   seed_corpus, monkeypatch):
+    monkeypatch.setattr(engine_module, "REFRESH_EVERY_S", 0.0)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    a = _server_replica(tmp_path / "a", seed_corpus, milvus_server, name)
+    a.rebuild()
+    b = _server_replica(tmp_path / "b", tmp_path / "no-corpus", milvus_server, name)  # another machine
+    b.load()
+    assert b.info().generation == a.info().generation and b.info().passages == a.info().passages
+    assert [h.passage.id for h in b.search("應勇強調", 3)] == [h.passage.id for h in a.search("應勇強調", 3)]
+    assert _hits_match_their_vectors(b, "應勇強調")
+    (seed_corpus / "new.txt").write_text("社区食堂每天中午为老人提供午餐。", "utf-8")
+    a.rebuild()
+    hit = b.search("社区食堂为谁提供午餐？", 1)[0]  # b fetched the new generation by itself
+    assert hit.passage.text.startswith("社区食堂") and b.info().generation == a.info().generation
+    kept = sorted(c for c in a.store.client.list_collections() if c.startswith(name))
+    assert kept == [f"{name}_{a.info().generation}", f"{name}_{a.info().generation}_files"]
+
+
+def test_files_that_do_not_match_their_checksum_are_refused(milvus_server, tmp_path, seed_corpus):
+    name = f"t{uuid.uuid4().hex[:12]}"
+    a = _server_replica(tmp_path / "a", seed_corpus, milvus_server, name)
+    a.rebuild()
+    files = f"{name}_{a.info().generation}_files"
+    a.store.client.load_collection(files)
+    row = a.store.client.query(files, filter="id == 1", output_fields=["data", "vec"])[0]
+    a.store.client.upsert(files, [{"id": 1, "vec": row["vec"], "data": row["data"][:-8] + "AAAAAAAA"}])
+    b = _server_replica(tmp_path / "b", seed_corpus, milvus_server, name)
+    with pytest.raises(StoreProblem, match="checksum"):
+        b.load()
+    assert not (tmp_path / "b" / "index").exists()  # nothing half-fetched left in its place
+
+
+def test_one_rebuild_among_the_replicas_of_a_server_and_a_killed_ones_claim_is_taken_over(
+        milvus_server, tmp_path, seed_corpus, monkeypatch):
+    name = f"t{uuid.uuid4().hex[:12]}"
+    a = _server_replica(tmp_path / "a", seed_corpus, milvus_server, name)
+    b = _server_replica(tmp_path / "b", seed_corpus, milvus_server, name)
+    a.rebuild()
+    before = a.info().generation
+    with a.store.rebuild_claim(), pytest.raises(RebuildInProgress, match="another replica"):
+        b.rebuild()
+    b.rebuild()  # released
+    killed = a.store.rebuild_claim().__enter__()  # a replica that dies mid-build: never released
+    killed._stop.set()
+    killed._beat.join()
+    with pytest.raises(RebuildInProgress):
+        b.rebuild()  # its heartbeat is fresh: it may still be building
+    monkeypatch.setattr(milvus_module, "CLAIM_STALE_S", 0.5)
+    time.sleep(1.0)
+    assert b.info().generation != before  # the generation b built before still serves
+    serving = b.info().generation
+    c = _server_replica(tmp_path / "c", seed_corpus, milvus_server, name)
+    c.load()
+    assert c.info().generation == serving
+    b.rebuild()  # the stale claim taken over
+    assert b.store.current() == b.info().generation != serving

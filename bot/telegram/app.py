@@ -51,6 +51,7 @@ from bot.telegram.state import BotState, conversation_key, is_admin, lang_of, st
 from bot.transport import TolerantBot, describe_start_failure, redact_token_in_logs, with_retries
 from corpus.errors import QabotError
 from embeddings.engine import Engine
+from embeddings.store import StoreProblem
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,15 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         # polling hiccups: python-telegram-bot retries by itself
         log.warning("Network problem talking to the Bot API: %s", context.error)
         return
-    log.error("Error while handling update %s", update_id, exc_info=context.error)
+    if isinstance(context.error, StoreProblem):  # the vector store is down or restarting: expected, said plainly
+        log.warning("Update %s not answered: %s", update_id, context.error)
+        apology = "store_down"
+    else:
+        log.error("Error while handling update %s", update_id, exc_info=context.error)
+        apology = "sorry"
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text(say("sorry", lang_of(update)))
+            await update.effective_message.reply_text(say(apology, lang_of(update)), do_quote=True)
         except TelegramError:
             log.warning("Could not send the apology for update %s", update_id)
 

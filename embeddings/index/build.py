@@ -161,7 +161,8 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
                                                             for name in index_files(tmp)})
         (tmp / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         check_files(tmp, manifest)  # what was written reads back whole before it replaces anything
-        _swap_in(tmp, index_dir)
+        store.keep_files(generation, tmp)  # replicas elsewhere fetch them once it is published
+        swap_in(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         store.discard(generation)
@@ -174,7 +175,7 @@ def build_index(corpus: Corpus, encoder: Encoder, index_dir: Path, cache: BuildC
                        tuple(f"{p.path}: {p.reason}" for p in corpus.problems), kind, corpus.changes, stages)
 
 
-def _swap_in(new: Path, target: Path) -> None:
+def swap_in(new: Path, target: Path) -> None:
     """Replace ``target`` by ``new``: two renames, and ``load_index`` falls back to the
     ``.old`` copy if a crash lands between them."""
     old = target.with_name(target.name + ".old")
