@@ -1,7 +1,8 @@
 """Search latency with the vectors in FAISS (in the process) or in Milvus (Milvus Lite, a local
 gRPC server; with --server also a real Milvus server process, the ``milvus`` package's
-standalone one on loopback), on the seed and on N generated passages, measured in one run,
-taking turns.
+standalone one on loopback, with an HNSW and an IVF_SQ8 collection, and the start of a replica
+that loads a generation from the server alone), on the seed and on N generated passages,
+measured in one run, taking turns; N generated passages also with the model.
 
     .venv/bin/python bench/stores.py [--synthetic 100000] [--queries 300] [--server]
     .venv/bin/python bench/stores.py --bm25 CORPUS_DIR DATA_DIR QUESTIONS   # Milvus' BM25 vs ours
@@ -29,12 +30,15 @@ from embeddings.engine import Engine, EngineConfig
 from embeddings.index.load import load_index
 from embeddings.search import FusionParams, search
 from embeddings.milvus import MilvusStore
-from embeddings.store import FaissStore
+from embeddings.store import FaissStore, IndexParams
 
 QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"
 
 
-def compare(indexes: dict, encoder, questions: list[str], vectors: np.ndarray) -> None:
+def compare(indexes: dict, encoder, questions: list[str], vectors: np.ndarray | None) -> None:
+    """Search latency of each index, taking turns; ``vectors`` None: the encoder encodes each
+    question inside the timed search (the figure with the model)."""
+    vectors = [None] * len(questions) if vectors is None else vectors
     times = {name: [] for name in indexes}
     for index in indexes.values():  # warm-up
         for q, v in zip(questions[:20], vectors):
@@ -48,10 +52,13 @@ def compare(indexes: dict, encoder, questions: list[str], vectors: np.ndarray) -
         print(f"  {name:22s} {summary_ms(t)}")
 
 
-def milvus_stores(milvus_file: Path, server: str | None, name: str) -> list[tuple[str, MilvusStore]]:
+def milvus_stores(milvus_file: Path, server: str | None, name: str, ivf: bool = False) -> list[tuple[str, MilvusStore]]:
     out = [("MilvusStore (Lite)", MilvusStore(str(milvus_file), name=name))]
     if server:
         out.append(("MilvusStore (server)", MilvusStore(server, name=name)))
+        if ivf:  # the index a larger collection gets (IVF_SQ8), forced at this size
+            out.append(("MilvusStore (server IVF)", MilvusStore(server, name=name + "_ivf",
+                                                                 params=IndexParams(ivf_threshold=1))))
     return out
 
 
@@ -81,7 +88,7 @@ def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path, server: str | 
     faiss_index = load_index(tmp / "syn" / "index")
     data = faiss_index.vectors.get(range(faiss_index.size))
     indexes = {"FaissStore": faiss_index}
-    for name, store in milvus_stores(milvus_file, server, "syn"):
+    for name, store in milvus_stores(milvus_file, server, "syn", ivf=True):
         t = time.perf_counter()
         vectors = store.create(faiss_index.manifest.build_id, data.shape[1], len(data))
         vectors.add(data)
@@ -92,6 +99,9 @@ def synthetic(tmp: Path, n: int, queries: int, milvus_file: Path, server: str | 
     qv = SyntheticEncoder(topics=64, seed=9).vectors(queries)
     print(f"{queries} searches each:")
     compare(indexes, None, questions, qv)
+    encoder = load_encoder(DEFAULT_MODEL, ROOT / "data").load()
+    print(f"{queries // 3} searches each with the model (the question encoded inside the timed search):")
+    compare(indexes, encoder, questions[: queries // 3], None)
     if server:
         replica_start(tmp, n, maker, server)
 
