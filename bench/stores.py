@@ -7,8 +7,9 @@ measured in one run, taking turns; N generated passages also with the model.
     .venv/bin/python bench/stores.py [--synthetic 100000] [--queries 300] [--server]
     .venv/bin/python bench/stores.py --bm25 CORPUS_DIR DATA_DIR QUESTIONS   # Milvus' BM25 vs ours
 
-The figures are of the whole search (vector search, BM25, fusion, reading the passages) with
-the query vector given, so the model's time is left out; the model adds the same to both.
+The figures are of the whole search (vector search, BM25, fusion, reading the passages), first
+with the query vector given (the model's time left out: it adds the same to every store), then,
+on the generated passages, with the question encoded inside the timed search.
 The machines are shared: compare the two columns of one run, not runs with each other.
 """
 
