@@ -4,41 +4,33 @@ searches, and rebuilds the index while the old one keeps serving."""
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from cachetools import LRUCache
-from filelock import FileLock, Timeout
 
 from corpus.clean import match_form, script_of
-from corpus.errors import QabotError
 from corpus.model import Document
 from corpus.reader import READER_VERSION, Known, fingerprint, group_passages, load_corpus
 from embeddings.answering import Answer, AnswerKind, AnswerType, Composer, ComposerParams, ExtractiveComposer, analyse
 from embeddings.answering.followup import Conversation, Reading, Turn, resolve
 from embeddings.encoders.batching import BatchedEncoder
 from embeddings.encoders.encoder import Encoder
-from embeddings.index.build import BuildReport, build_index, swap_in
+from embeddings.generations import Published, RebuildInProgress, no_other_rebuild, wait_for_other_rebuild
+from embeddings.index.build import BuildReport, build_index
 from embeddings.index.cache import BuildCache
 from embeddings.index.load import LoadedIndex, load_index
-from embeddings.index.manifest import IndexProblem, indexed_documents, read_manifest
+from embeddings.index.manifest import IndexProblem, indexed_documents
 from embeddings.search import FusionParams, Hit, search
-from embeddings.store import FaissStore, IndexParams, StoreBusy, StoreProblem, VectorStore
+from embeddings.store import FaissStore, IndexParams, StoreProblem, VectorStore
 
 log = logging.getLogger(__name__)
 
 QUERY_CACHE_SIZE = 1024
-
-
-class RebuildInProgress(QabotError, RuntimeError):
-    """A rebuild was asked for while another one runs (in this process or another replica)."""
 
 
 @dataclass(frozen=True)
@@ -78,36 +70,6 @@ class EngineConfig:
     query_window_s: float = 0.0
 
 
-def _process_lock(index_dir: Path) -> FileLock:
-    """The lock file beside the index directory: one rebuild at a time among all processes
-    sharing it (replicas on one host or a shared volume)."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(index_dir.parent / f".{index_dir.name}.rebuild.lock")
-
-
-@contextmanager
-def _no_other_rebuild(index_dir: Path, store: VectorStore):
-    """Held for a rebuild; RebuildInProgress at once when another process holds it: the store's
-    claim when it has one (a Milvus server: replicas on other machines), else the lock file."""
-    claim = store.rebuild_claim()
-    if claim is not None:
-        try:
-            with claim:
-                yield
-        except StoreBusy as e:
-            raise RebuildInProgress(str(e)) from None
-        return
-    lock = _process_lock(index_dir)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RebuildInProgress("a rebuild is already running in another process") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 class Engine:
     """Search and answers over one index directory. Thread-safe: searches read the current
     index reference; a rebuild makes a new one and swaps the reference when it is complete."""
@@ -121,7 +83,7 @@ class Engine:
         self._build_lock = threading.Lock()
         self._load_lock = threading.RLock()
         self._checked = 0.0
-        self._seen_manifest: tuple | None = None
+        self._published = Published(Path(config.index_dir), self.store)
         self._cache: BuildCache | None = None
         self._vectors: LRUCache[str, np.ndarray] = LRUCache(QUERY_CACHE_SIZE)
         self._vectors_lock = threading.Lock()
@@ -150,62 +112,10 @@ class Engine:
         keeps the index files, first fetch the published generation when the directory lacks it."""
         with self._load_lock:
             if self.store.keeps_files:
-                self._fetch_published()
-            self._seen_manifest = self._manifest_stamp()
+                self._published.fetch()
+            self._published.loaded()
             self._index = load_index(self.config.index_dir, self.encoder.name, self.config.index, self.store)
         return self._index
-
-    def _fetch_published(self) -> None:
-        """The store's published generation into the index directory, unless it is there."""
-        current = self.store.current()
-        if current is None:
-            return  # nothing published yet: the directory (if any) is all there is
-        index_dir = Path(self.config.index_dir)
-        try:
-            if read_manifest(index_dir)[1].build_id == current:
-                return
-        except IndexProblem:
-            pass
-        started = time.perf_counter()
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.fetching.", dir=index_dir.parent))
-        try:
-            self.store.fetch_files(current, staging)
-            swap_in(staging, index_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        log.info("Fetched index generation %s from %s in %.1f s", current[:8], self.store.describe(),
-                 time.perf_counter() - started)
-
-    def _manifest_stamp(self) -> tuple | None:
-        try:
-            st = (Path(self.config.index_dir) / "manifest.json").stat()
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
-
-    def _published(self) -> str | None:
-        """The generation another process published, if it is not the one loaded: the store's
-        (when it keeps the files), else the index directory's manifest's (one stat)."""
-        if self.store.keeps_files:
-            try:
-                current = self.store.current()
-            except StoreProblem as e:
-                log.warning("Cannot ask the store for a new generation: %s", e)
-                return None
-            return current if current and current != self._index.manifest.build_id else None
-        stamp = self._manifest_stamp()
-        if stamp == self._seen_manifest:
-            return None
-        try:
-            _, manifest = read_manifest(self.config.index_dir)
-        except IndexProblem:
-            return None  # mid-swap or broken: keep serving what is loaded
-        if manifest.build_id == self._index.manifest.build_id:
-            self._seen_manifest = stamp
-            return None
-        return manifest.build_id
 
     def refresh(self, force: bool = False) -> bool:
         """Load the index again if another process (a replica sharing the index directory, or
@@ -215,9 +125,7 @@ class Engine:
         if self._index is None or (not force and now - self._checked < REFRESH_EVERY_S):
             return False
         self._checked = now
-        if force:
-            self._seen_manifest = None
-        build_id = self._published()
+        build_id = self._published.newer_than(self._index.manifest.build_id, force)
         if build_id is None:
             return False
         with self._load_lock:  # one thread loads it; the others find it loaded
@@ -270,12 +178,7 @@ class Engine:
                 raise
         # Another replica is building it: wait for that build, then load what it made.
         log.info("Another process is building the index; waiting for it to finish")
-        claim = self.store.rebuild_claim()
-        if claim is not None:
-            claim.wait(REFRESH_EVERY_S)
-        else:
-            with _process_lock(Path(self.config.index_dir)):
-                pass
+        wait_for_other_rebuild(Path(self.config.index_dir), self.store, REFRESH_EVERY_S)
         self.load()
         return None
 
@@ -285,7 +188,7 @@ class Engine:
         if not self._build_lock.acquire(blocking=False):
             raise RebuildInProgress("a rebuild is already running")
         try:
-            with _no_other_rebuild(Path(self.config.index_dir), self.store):  # nor in another replica
+            with no_other_rebuild(Path(self.config.index_dir), self.store):  # nor in another replica
                 corpus = load_corpus(self.config.corpus_dir, self.config.max_passage_chars, self._known())
                 report = build_index(corpus, self.encoder, self.config.index_dir, self._build_cache(),
                                      self.config.index, progress, self._reader(), self.store)

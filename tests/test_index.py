@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from corpus.reader import load_corpus
-from embeddings.engine import Engine, EngineConfig, RebuildInProgress
+from embeddings.engine import Engine, EngineConfig
+from embeddings.generations import RebuildInProgress
 from embeddings.index.build import build_index
 from embeddings.index.cache import BuildCache
 from embeddings.index.load import load_index

@@ -12,7 +12,8 @@ import pytest
 
 import embeddings.engine as engine_module
 import embeddings.milvus as milvus_module
-from embeddings.engine import Engine, EngineConfig, RebuildInProgress
+from embeddings.engine import Engine, EngineConfig
+from embeddings.generations import RebuildInProgress, process_lock
 from embeddings.index.build import embed_input
 from embeddings.search import search
 from embeddings.milvus import MilvusStore
@@ -132,7 +133,7 @@ def test_a_question_in_flight_when_a_rebuild_drops_its_vectors_is_answered_from_
 def _another_replica_rebuilding(engine: Engine):
     """What a replica holds while it rebuilds: its claim in a Milvus server, else the lock file."""
     claim = engine.store.rebuild_claim()
-    return claim if claim is not None else engine_module._process_lock(Path(engine.config.index_dir))
+    return claim if claim is not None else process_lock(Path(engine.config.index_dir))
 
 
 def test_a_second_rebuild_is_refused_in_this_process_and_in_another(make_store, tmp_path, seed_corpus):

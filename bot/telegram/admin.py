@@ -24,7 +24,7 @@ from bot.telegram.state import BotState, is_admin, lang_of, state_of
 from bot.transport import Progress, with_retries
 from corpus.errors import QabotError, UnknownDocument
 from corpus.library import Entry, add_document, catalog, find_entry, remove_document
-from embeddings.engine import RebuildInProgress
+from embeddings.generations import RebuildInProgress
 
 log = logging.getLogger(__name__)
 
