@@ -44,6 +44,15 @@ def _server(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
+def _call(what: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``; a failure of any kind (pymilvus raises MilvusException and gRPC
+    errors alike) becomes a StoreProblem saying what could not be done."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:  # noqa: BLE001
+        raise StoreProblem(f"Milvus could not {what} ({e})") from e
+
+
 class MilvusVectors:
     def __init__(self, client, collection: str, dim: int, kind: str, search_params: dict):
         self.client, self.collection, self.dim = client, collection, dim
@@ -51,10 +60,7 @@ class MilvusVectors:
         self._next = 0
 
     def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # pymilvus raises MilvusException and grpc errors
-            raise StoreProblem(f"Milvus could not {what} in collection {self.collection} ({e})") from e
+        return _call(f"{what} in collection {self.collection}", fn, *args, **kwargs)
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -256,10 +262,7 @@ class MilvusFiles:
         return f"{generation_collection}_files"
 
     def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - pymilvus and gRPC errors alike
-            raise StoreProblem(f"Milvus could not {what} ({self.name}: {e})") from e
+        return _call(f"{what} of {self.name}", fn, *args, **kwargs)
 
     def put(self, directory: Path) -> None:
         from pymilvus import DataType  # noqa: PLC0415
@@ -323,20 +326,14 @@ class RebuildClaim:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
-    def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001
-            raise StoreProblem(f"Milvus could not {what} ({e})") from e
-
     def _heartbeat(self) -> None:
         self.client.upsert(self.collection, [{"id": 0, "vec": [0.0, 0.0], "t": time.time()}])
 
     def holder(self) -> str | None:
         """The claim collection the alias points at, None when no replica claims a rebuild."""
-        if self.alias not in self._call("list aliases", self.client.list_aliases).get("aliases", []):
+        if self.alias not in _call("list aliases", self.client.list_aliases).get("aliases", []):
             return None
-        return self._call("read the rebuild claim", self.client.describe_alias, self.alias).get("collection_name")
+        return _call("read the rebuild claim", self.client.describe_alias, self.alias).get("collection_name")
 
     def stale(self, holder: str) -> bool:
         try:
@@ -354,10 +351,10 @@ class RebuildClaim:
     def __enter__(self) -> RebuildClaim:
         from pymilvus import DataType  # noqa: PLC0415
 
-        self._call("create a rebuild claim", _tiny_collection, self.client, self.collection,
+        _call("create a rebuild claim", _tiny_collection, self.client, self.collection,
                    [("t", DataType.DOUBLE, {})])
         try:
-            self._call("write the rebuild claim", self._heartbeat)
+            _call("write the rebuild claim", self._heartbeat)
             for attempt in range(2):
                 try:
                     self.client.create_alias(self.collection, self.alias)
@@ -367,7 +364,7 @@ class RebuildClaim:
                     if attempt == 0 and holder and self.stale(holder):
                         log.warning("Taking over the rebuild claim of %s: no heartbeat for %.0f s", holder,
                                     CLAIM_STALE_S)
-                        self._call("drop a stale claim", self.client.drop_alias, self.alias)
+                        _call("drop a stale claim", self.client.drop_alias, self.alias)
                         self.client.drop_collection(holder)
                         continue
                     raise StoreBusy("a rebuild is already running in another replica") from None
