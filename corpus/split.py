@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from corpus.clean import match_form
 from corpus.formats.layout import is_heading  # noqa: F401 - re-exported for callers of the splitter
@@ -13,9 +14,35 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])(?![”’」』）)])|(?<=[�
 _LATIN_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 
 
+_CLOSING = {"）": "（", ")": "(", "》": "《", "】": "【", "]": "["}
+_OPENING = frozenset(_CLOSING.values())
+
+
+@lru_cache(maxsize=16_384)
+def enclosed(text: str) -> tuple[tuple[int, int], ...]:
+    """The (opening, closing) positions of the matched brackets in ``text``: what lies between
+    them is an aside, not where a sentence or clause ends. An opening bracket never closed
+    (a text cut short) encloses nothing. Hand-written: ``re`` cannot match nested pairs."""
+    stack: list[tuple[str, int]] = []
+    spans = []
+    for i, ch in enumerate(text):
+        if ch in _OPENING:
+            stack.append((ch, i))
+        elif ch in _CLOSING:
+            while stack and stack[-1][0] != _CLOSING[ch]:
+                stack.pop()  # a bracket of another kind left open inside this pair
+            if stack:
+                spans.append((stack.pop()[1], i))
+    return tuple(spans)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, split after 。！？； and their closing quotes."""
-    return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if s]
+    """Sentences of a paragraph, split after 。！？； and their closing quotes, never inside
+    brackets ("西湾河电车厂（简称西电；又称…）是…" is one sentence)."""
+    spans = enclosed(text)
+    cuts = [m.start() for m in _SENTENCE_END.finditer(text) if not any(a < m.start() <= b for a, b in spans)]
+    parts = [text[i:j] for i, j in zip([0, *cuts], [*cuts, len(text)])]
+    return [s for s in (p.strip() for p in parts) if s]
 
 
 def windows(text: str, max_chars: int) -> list[str]:

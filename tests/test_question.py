@@ -4,7 +4,7 @@ Most questions are about documents other than the seed (a school, a company, a c
 import pytest
 
 from embeddings.answering import AnswerType, analyse, slots
-from embeddings.answering.question import topic_phrase
+from embeddings.answering.question import name_phrases, topic_phrase
 
 T = AnswerType
 
@@ -113,3 +113,10 @@ def test_the_topic_is_the_noun_phrase_a_question_opens_with():
     assert topic_phrase("城巴11线连接了哪两个地方？") == "城巴11线"
     assert topic_phrase("谁陪同李强调研？") == "李强"  # no opening noun: the longest name
     assert topic_phrase("在选举中最终获胜的是谁？") == ""
+
+
+def test_a_name_keeps_the_noun_after_a_place_but_not_after_a_person():
+    assert name_phrases("马岛灵猫体长约为多少？") == ["马岛灵猫"]
+    assert name_phrases("海宁西站总建筑面积有多少平方米？") == ["海宁西站"]
+    assert name_phrases("赵乐际现任什么职务？") == ["赵乐际"]
+

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from corpus.clean import to_simplified
 from corpus.split import split_sentences
+from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering import extract, slots
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
 from embeddings.answering.question import (
@@ -29,7 +30,6 @@ from embeddings.search import Hit
 # Verbs that introduce a statement in document text (强调, 指出...).
 SPEECH = re.compile("(" + "|".join(STATEMENT_VERBS) + ")[：:，,]?")
 _QUOTED = re.compile(r"《([^《》]{1,30})》|“([^“”]{1,30})”|「([^「」]{1,30})」|『([^『』]{1,30})』")
-CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
 CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")
 
 # The kind of span that answers each question type directly.

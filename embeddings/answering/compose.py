@@ -6,7 +6,6 @@ together from the best-scored sentences. Everything shown is verbatim from a cit
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ from cachetools import LRUCache
 
 from corpus.clean import to_simplified
 from corpus.split import split_sentences
+from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering import extract
 from embeddings.answering.candidates import (
     Candidate,
@@ -238,8 +238,8 @@ class ExtractiveComposer:
         that person was the answer chosen (``chosen``), not a name inside a chosen sentence. People
         the question names are not its answer."""
         s = best.sentence
-        lo = max((m.end() for m in _CLAUSE_END.finditer(s.form, 0, best.start)), default=0)
-        m = _CLAUSE_END.search(s.form, best.end)
+        lo = max((m.end() for m in CLAUSE_END.finditer(s.form, 0, best.start)), default=0)
+        m = CLAUSE_END.search(s.form, best.end)
         hi = m.start() if m else len(s.form)
         verbs = [w for t in q.predicate for w in t.chinese if w in s.form[best.end:]]
         if verbs:
@@ -320,7 +320,6 @@ def _point(c: Candidate) -> Point:
     return Point(s.original_span(c.lo, c.hi), s.hit.passage, c.score, s.original, span, anchored=c.kind == "slot")
 
 
-_CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
 
 
 def _with_role(s: Sentence, person: extract.Span) -> str:

@@ -63,7 +63,6 @@ _PLACE_SUFFIX = re.compile(r"(?:省|市|县|区|镇|乡|村|街道|街|路|社�
                            r"馆|学校|医院|大学|园|所|局)$")
 _ORG_SUFFIX = re.compile(r"(?:公司|集团|大学|学院|学校|医院|银行|协会|委员会|部|局|厅|处|署|院|所|社|台|队|俱乐部|"
                          r"乐队|组织|机构|中心|基金会|出版社|工作室)$")
-_CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
 
 
 @dataclass(frozen=True)

@@ -161,11 +161,15 @@ def name_phrases(q: str) -> list[str]:
 
     found = [m.group(1) for m in re.finditer(r"《([^》]+)》", q)]
     run: list[str] = []
+    run_flag = ""
     for word, flag in (*tag(q), ("", "x")):
         if flag.startswith(("nr", "ns", "nt", "nz")) and len(word) > 1:
             run.append(word)
+            run_flag = flag
         elif run:
-            noun = flag.startswith("n") and len(word) > 1
+            # a noun after a place or an organisation is part of its name (海宁/西站), one after a
+            # person's name is not (赵乐际/现任)
+            noun = flag.startswith("n") and len(word) > 1 and not run_flag.startswith("nr")
             found.append("".join(run) + (word if noun else ""))
             run = []
     return list(dict.fromkeys(f for f in found if len(f) > 1))

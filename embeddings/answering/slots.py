@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering.question import QuestionAnalysis
 from embeddings.lexical import segment
 
-_CLAUSE_END = re.compile(r"[，。；！？：,;!?]")
 
 
 _GLUE = frozenset("的了是在有")
@@ -70,16 +70,16 @@ def slot(analysis: QuestionAnalysis, sentence: str, max_chars: int = 40) -> Slot
         right = _anchor(after, sentence, False, 1, within=(left[0], min(len(sentence), left[0] + 16)))
     if left is not None and right is not None and right[0] > left[0]:
         start, end = left[0], right[0]
-        inner = list(_CLAUSE_END.finditer(sentence, start, end))
+        inner = list(CLAUSE_END.finditer(sentence, start, end))
         if inner:
             start = inner[-1].end()
     elif left is not None:
         start = left[0]
-        m = _CLAUSE_END.search(sentence, start + 1)
+        m = CLAUSE_END.search(sentence, start + 1)
         end = m.start() if m else len(sentence)
     elif right is not None:
         end = right[0]
-        start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, end)), default=0)
+        start = max((m.end() for m in CLAUSE_END.finditer(sentence, 0, end)), default=0)
     else:
         return None
     raw = sentence[start:end]
@@ -99,17 +99,17 @@ def answer_phrase(sentence: str, start: int, end: int, limit: int = 40) -> tuple
     clause longer than that is cut to the answer and the words next to it. The context keeps
     what a tagger cuts off ("近" in "近5.6万平方米", "新会" after "广东") and lets the reader
     check the answer; front ends show the answer itself in bold."""
-    left = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
-    m = _CLAUSE_END.search(sentence, end)
+    left = max((m.end() for m in CLAUSE_END.finditer(sentence, 0, start)), default=0)
+    m = CLAUSE_END.search(sentence, end)
     right = m.start() if m else len(sentence)
     if right - left <= limit:
         while True:
-            nxt = _CLAUSE_END.search(sentence, right + 1) if right < len(sentence) else None
+            nxt = CLAUSE_END.search(sentence, right + 1) if right < len(sentence) else None
             new_right = nxt.start() if nxt else len(sentence)
             grown = False
             if right < len(sentence) and new_right - left <= limit:
                 right, grown = new_right, True
-            starts = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, max(0, left - 1))]
+            starts = [b.end() for b in CLAUSE_END.finditer(sentence, 0, max(0, left - 1))]
             new_left = starts[-1] if starts else 0
             if new_left < left and right - new_left <= limit:
                 left, grown = new_left, True
