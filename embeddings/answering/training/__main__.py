@@ -270,8 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, of_language in (("chinese", ~english), ("english", english)):
         positives = np.sort(g_oof[(g_labels == 1) & of_language])
         thresholds[name] = float(positives[int(MAX_WRONG_REFUSALS * len(positives))])
-    np.savez(args.work / "gate-out-of-fold.npz", probability=g_oof, label=g_labels, english=english,
-             set=np.array([c.set for c in gate_cases]), kind=np.array([c.kind for c in gate_cases]))
+    # with the rows and articles, for studying the gate without a rerun (``data-train/``, not committed)
+    np.savez(args.work / "gate-out-of-fold.npz", probability=g_oof, label=g_labels, english=english, rows=g_rows,
+             set=np.array([c.set for c in gate_cases]), kind=np.array([c.kind for c in gate_cases]),
+             group=np.array([c.group for c in gate_cases]), question=np.array([c.question for c in gate_cases]))
 
     metrics = report(cases, gate_cases, g_oof, thresholds)
     log.info("metrics: %s", json.dumps(metrics, indent=1))
