@@ -36,11 +36,16 @@ def enclosed(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+def in_aside(text: str, i: int) -> bool:
+    """Whether the character at ``i`` stands between a matched pair of brackets of ``text``."""
+    return any(a < i < b for a, b in enclosed(text))
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a paragraph, split after 。！？； and their closing quotes, never inside
     brackets ("西湾河电车厂（简称西电；又称…）是…" is one sentence)."""
-    spans = enclosed(text)
-    cuts = [m.start() for m in _SENTENCE_END.finditer(text) if not any(a < m.start() <= b for a, b in spans)]
+    # a cut falls right after its mark: the mark is at cut - 1
+    cuts = [m.start() for m in _SENTENCE_END.finditer(text) if not in_aside(text, m.start() - 1)]
     parts = [text[i:j] for i, j in zip([0, *cuts], [*cuts, len(text)])]
     return [s for s in (p.strip() for p in parts) if s]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from corpus.clean import to_simplified
 from corpus.split import split_sentences
-from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering import extract, slots
+from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering.gate import Term, predicate_terms, weighted_terms
 from embeddings.answering.question import (
     STATEMENT_VERBS,

@@ -4,7 +4,7 @@ comma in the parentheses belongs to the aside, and an answer cut there is left w
 bracket. Quotation marks are not brackets here: a quoted speech is clauses of its own.
 
 Hand-written: no kept library splits Chinese clauses; the brackets are matched by
-``corpus.split.enclosed``, which keeps sentences whole the same way.
+``corpus.split.in_aside``, which keeps sentences whole the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.split import enclosed
+from corpus.split import in_aside
 
 _PUNCTUATION = re.compile(r"[，。；！？：,;!?]")
 
@@ -22,9 +22,8 @@ class ClauseEnds:
     ``finditer`` and ``search``."""
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
-        spans = enclosed(text)
         for m in _PUNCTUATION.finditer(text, pos, len(text) if endpos is None else endpos):
-            if not any(a < m.start() < b for a, b in spans):
+            if not in_aside(text, m.start()):
                 yield m
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:

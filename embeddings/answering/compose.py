@@ -16,8 +16,8 @@ from cachetools import LRUCache
 
 from corpus.clean import to_simplified
 from corpus.split import split_sentences
-from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering import extract
+from embeddings.answering.clauses import CLAUSE_END
 from embeddings.answering.candidates import (
     Candidate,
     Question,
@@ -318,8 +318,6 @@ def _point(c: Candidate) -> Point:
     s = c.sentence
     span = "" if c.kind in ("clause", "sentence") else s.original_span(c.start, c.end)
     return Point(s.original_span(c.lo, c.hi), s.hit.passage, c.score, s.original, span, anchored=c.kind == "slot")
-
-
 
 
 def _with_role(s: Sentence, person: extract.Span) -> str:

@@ -12,7 +12,6 @@ from embeddings.answering.question import QuestionAnalysis
 from embeddings.lexical import segment
 
 
-
 _GLUE = frozenset("的了是在有")
 
 
