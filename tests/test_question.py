@@ -4,7 +4,7 @@ Most questions are about documents other than the seed (a school, a company, a c
 import pytest
 
 from embeddings.answering import AnswerType, analyse, slots
-from embeddings.answering.question import name_phrases, topic_phrase
+from embeddings.answering.question import name_phrases, noun_pairs, topic_phrase
 
 T = AnswerType
 
@@ -120,3 +120,11 @@ def test_a_name_keeps_the_noun_after_a_place_but_not_after_a_person():
     assert name_phrases("海宁西站总建筑面积有多少平方米？") == ["海宁西站"]
     assert name_phrases("赵乐际现任什么职务？") == ["赵乐际"]
 
+
+
+def test_noun_pairs_are_inside_words_or_across_single_characters():
+    assert noun_pairs("黑尾前肛鳗的体长是多少？")[:4] == ("黑尾", "尾前", "前肛", "肛鳗")  # 黑/尾/前: one character each
+    pairs = noun_pairs("长崎县产量日本第一的水果为哪一种？")
+    assert "县产" not in pairs and {"长崎", "崎县", "产量"} <= set(pairs)  # none across 长崎县|产量
+    assert "多少" not in noun_pairs("黑尾前肛鳗的体长是多少？") and "1线" in noun_pairs("城巴11线连接了哪两个地方？")
+    assert noun_pairs("在哪里？") == ()

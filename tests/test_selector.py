@@ -19,6 +19,7 @@ from embeddings.answering.features import (
     span_features,
 )
 from embeddings.answering.question import analyse
+from embeddings.answering.training.data import WRITTEN_IN_CHINESE
 from embeddings.answering.selector import MODEL_FILES, MODELS_DIR, Selector, SelectorProblem
 from embeddings.lexical import BM25, tokenize
 from embeddings.search import Hit
@@ -124,10 +125,12 @@ def test_a_document_about_a_namesake_and_the_words_its_title_does_not_hold():
     assert rows[0, col["cov"]] > rows[1, col["cov"]]  # the name is only in the first
     assert rows[1, col["cov_untitled"]] == 1 and rows[0, col["cov_untitled"]] < 0.5  # partial credit at most
     assert rows[0, col["topic_in_document"]] == 1
+    assert sentences[1].features["noun_pairs_in_document"] == 1  # the document's, whichever sentence
     other = [_hit(t.replace("短齿", "长齿"), i, title="长齿石斑鱼") for i, t in enumerate(fish, 1)]
     sentences = [Sentence(h.passage.text, h.passage.text, h, 0, 1) for h in other]
     rows = sentence_features(q, sentences, np.array([0.8, 0.8], dtype=np.float32))
     assert 0 < rows[0, col["topic_in_document"]] < 1
+    assert 0 < sentences[0].features["noun_pairs_in_document"] < 1  # 短齿 missing, 石斑 斑鱼 there
 
 
 def test_english_questions_have_no_wording_features_but_the_rest():
@@ -151,8 +154,12 @@ def test_manifest_metrics_are_reported_per_training_set():
     for name in ("drcd_test", "cmrc2018_trial", "squad2_zh_dev", "english"):
         figures = m["metrics"][name]  # out of fold: what the models do on questions they were not fitted on
         assert 0.5 < figures["answer_top1"] <= 1 and 0.5 < figures["sentence_top1"] <= 1
-        # English-like questions (made word by word) are harder to tell apart from unanswerable ones
-        assert figures["refused_answerable"] <= 0.1 and figures["refused_left_out"] > (0.3 if name == "english" else 0.6)
+        # English-like questions (made word by word) are harder to tell apart from unanswerable ones;
+        # the threshold counts the refusals of the sets written in Chinese, not SQuAD 2.0's translations
+        assert figures["refused_answerable"] <= (0.05 if name in WRITTEN_IN_CHINESE else 0.25)
+        assert figures["refused_left_out"] > (0.3 if name == "english" else 0.6)
+        if name != "english":
+            assert figures["refused_namesake"] > 0.3  # a near-namesake's article found, and still refused
 
 
 def test_a_place_an_english_question_names_is_not_its_answer():

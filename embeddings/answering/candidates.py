@@ -20,6 +20,7 @@ from embeddings.answering.question import (
     AnswerType,
     QuestionAnalysis,
     name_phrases,
+    noun_pairs,
     topic_phrase,
     which_noun,
 )
@@ -110,6 +111,7 @@ class Question:
     body: str  # the question without its question phrase and punctuation (simplified)
     focus: str  # the person or thing asked about, simplified ("" for Latin names)
     topic: str = ""  # the noun phrase the question opens with, simplified ("" for English questions)
+    noun_pairs: tuple[str, ...] = ()  # the character pairs that spell its nouns and names (``question.noun_pairs``)
 
     @property
     def names(self) -> tuple[frozenset[str], ...]:
@@ -150,9 +152,10 @@ class Question:
         focus = form(a.focus) if a.focus and not a.cross_lingual else ""
         predicate = predicate_terms(a, bm25)
         own = _verbs_in_own_clause(a, predicate)
+        topic = "" if a.cross_lingual else form(topic_phrase(a.normalised))
         return cls(a, weighted_terms(a, bm25), predicate, own or predicate, tuple(form(w) for w in _asked_words(a)),
                    bool(own), _bigrams(body), frozenset(c for c in body if CONTENT_CHAR.match(c)), body, focus,
-                   "" if a.cross_lingual else form(topic_phrase(a.normalised)))
+                   topic, () if a.cross_lingual else noun_pairs(form(a.normalised)))
 
 
 # Where a context clause ends: clause punctuation, or 时 before the question's own clause

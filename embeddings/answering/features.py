@@ -78,7 +78,8 @@ SPAN_FEATURES = (
 # learn from English-like training questions, see ``training.english``).
 WORDING_FEATURES = frozenset({"q_chars", "bigram", "bigram_rel", "longest_run", "slot_anchored", "slot_both",
                               "in_slot", "is_slot", "distance", "distance_rank", "clause_bigram", "in_question",
-                              "answer_in_question", "topic_in_document", "topic_answer", "topic_best"})
+                              "answer_in_question", "topic_in_document", "topic_answer", "topic_best",
+                              "noun_pairs_answer", "noun_pairs_best"})
 
 
 def _without_wording(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -109,6 +110,11 @@ def _topic_share(topic: str, text: str) -> float:
     """How much of the question's opening noun phrase ``text`` writes in one piece (-1 without one):
     1.0 for a document about it, 0.5 for 大沙地站 when 大沙东站 is asked about."""
     return _longest_run(topic, text) / len(topic) if topic else -1.0
+
+
+def _pairs_share(pairs: tuple[str, ...], text: str) -> float:
+    """Share of the question's noun pairs (``question.noun_pairs``) that ``text`` holds (-1 without)."""
+    return sum(1 for b in pairs if b in text) / len(pairs) if pairs else -1.0
 
 
 def _untitled(terms: list[Term], title: str) -> list[Term]:
@@ -154,6 +160,7 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
     document_cov = {d: coverage(q.terms, text) for d, text in by_document.items()}
     names_in = {d: q.names_in(text) for d, text in by_document.items()}
     topic_in = {d: _topic_share(q.topic, text) for d, text in by_document.items()}
+    pairs_in = {d: _pairs_share(q.noun_pairs, text) for d, text in by_document.items()}
     untitled = {d: _untitled(q.terms, form(t)) for d, t in {s.hit.passage.doc_id: s.hit.passage.doc_title
                                                                for s in sentences}.items()}
     total = sum(t.weight for t in q.terms)
@@ -196,6 +203,8 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
             if untitled[s.hit.passage.doc_id] else -1.0,
             "untitled_share": sum(t.weight for t in untitled[s.hit.passage.doc_id]) / total if total > 0 else -1.0,
             "topic_in_document": topic_in[s.hit.passage.doc_id],
+            # for the gate only (not in SENTENCE_FEATURES)
+            "noun_pairs_in_document": pairs_in[s.hit.passage.doc_id],
         }
         s.features = f
         rows.append([f[n] for n in SENTENCE_FEATURES])
@@ -287,7 +296,7 @@ GATE_FEATURES = (
     "best_sentence", "second_sentence", "sentences_over_half", "best_span", "span_margin",
     "answer_type_match", "answer_unit_match", "answer_in_question", "answer_focus_in_clause", "answer_predicate",
     "answer_cov", "answer_cov_context", "focus_found", "typed_found", "names_in_answer_document", "names_anywhere",
-    "topic_answer", "topic_best", "answer_cov_untitled",
+    "topic_answer", "topic_best", "answer_cov_untitled", "noun_pairs_answer", "noun_pairs_best",
 )
 
 
@@ -330,6 +339,8 @@ def gate_features(q: Question, ranked: list[Sentence], cands: list[Candidate], b
         "topic_answer": best.sentence.features["topic_in_document"] if best else -1.0,
         "topic_best": max(s.features["topic_in_document"] for s in ranked),
         "answer_cov_untitled": best.sentence.features["cov_untitled"] if best else -1.0,
+        "noun_pairs_answer": best.sentence.features["noun_pairs_in_document"] if best else -1.0,
+        "noun_pairs_best": max(s.features["noun_pairs_in_document"] for s in ranked),
     }
     return _finish(q, [[f[n] for n in GATE_FEATURES]], GATE_FEATURES)
 

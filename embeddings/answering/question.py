@@ -197,6 +197,35 @@ def topic_phrase(q: str) -> str:
     return run if len(run) > 1 and len(run) >= len(longest) else longest
 
 
+# A character of the CJK Unified Ideographs block (the common ones; not extension A).
+HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
+def noun_pairs(q: str) -> tuple[str, ...]:
+    """The character pairs that spell the nouns and names of ``q``: inside each word of a noun
+    phrase, or across a word of one character ("黑尾前肛鳗" -> 黑/尾/前/肛鳗 -> 黑尾 尾前 前肛 肛鳗:
+    jieba writes a name it does not know as single characters), never across two longer words
+    ("长崎县/产量" gives no 县产: a phrase that runs on into other nouns loses nothing by it).
+    A document about what the question names holds all of them; one about a near-namesake misses
+    those of the part that differs (黑尾 尾前 in a document on 异齿前肛鳗, 丹佛 on 森麻实郡)."""
+    from embeddings.lexical import tag
+
+    pairs: list[str] = []
+    run: list[str] = []
+    for word, flag in (*tag(q), ("", "x")):
+        # a number word is part of a name only with digits ("城巴11线"; not 多少, 一种)
+        if word and flag.startswith(_PHRASE_TAGS) and (flag[0] not in "mq" or any(c.isdigit() for c in word)):
+            run.append(word)
+            continue
+        text = "".join(run)
+        word_of = [i for i, w in enumerate(run) for _ in w]
+        pairs += [text[k:k + 2] for k in range(len(text) - 1)
+                  if (word_of[k] == word_of[k + 1] or len(run[word_of[k]]) == 1 or len(run[word_of[k + 1]]) == 1)
+                  and HAN_CHAR.search(text[k:k + 2])]
+        run = []
+    return tuple(dict.fromkeys(pairs))
+
+
 def is_person_name(text: str) -> bool:
     """A person's name alone: one word jieba tags as a name, or a transliteration (``莱昂德罗·内托``)."""
     from embeddings.lexical import tag

@@ -18,6 +18,8 @@ from pathlib import Path
 
 # The sets ``make train`` reads, by file name in the training folder.
 SETS = ("drcd_test.json", "cmrc2018_trial.json", "squad2_zh_dev.json")
+# Those whose questions people wrote in Chinese (SQuAD 2.0's are machine translations of English ones).
+WRITTEN_IN_CHINESE = ("drcd_test", "cmrc2018_trial")
 
 
 @dataclass(frozen=True)
