@@ -14,6 +14,7 @@ score among its features.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def _without_wording(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return rows
 
 
-def _bigram_share(q: frozenset[str], text: str) -> float:
+def _bigram_share(q: Collection[str], text: str) -> float:
     return sum(1 for b in q if b in text) / len(q) if q else 0.0
 
 
@@ -110,11 +111,6 @@ def _topic_share(topic: str, text: str) -> float:
     """How much of the question's opening noun phrase ``text`` writes in one piece (-1 without one):
     1.0 for a document about it, 0.5 for 大沙地站 when 大沙东站 is asked about."""
     return _longest_run(topic, text) / len(topic) if topic else -1.0
-
-
-def _pairs_share(pairs: tuple[str, ...], text: str) -> float:
-    """Share of the question's noun pairs (``question.noun_pairs``) that ``text`` holds (-1 without)."""
-    return sum(1 for b in pairs if b in text) / len(pairs) if pairs else -1.0
 
 
 def _untitled(terms: list[Term], title: str) -> list[Term]:
@@ -160,7 +156,8 @@ def sentence_features(q: Question, sentences: list[Sentence], dense: np.ndarray)
     document_cov = {d: coverage(q.terms, text) for d, text in by_document.items()}
     names_in = {d: q.names_in(text) for d, text in by_document.items()}
     topic_in = {d: _topic_share(q.topic, text) for d, text in by_document.items()}
-    pairs_in = {d: _pairs_share(q.noun_pairs, text) for d, text in by_document.items()}
+    # the share of the character pairs spelling the question's nouns (``question.noun_pairs``), -1 without
+    pairs_in = {d: _bigram_share(q.noun_pairs, text) if q.noun_pairs else -1.0 for d, text in by_document.items()}
     untitled = {d: _untitled(q.terms, form(t)) for d, t in {s.hit.passage.doc_id: s.hit.passage.doc_title
                                                                for s in sentences}.items()}
     total = sum(t.weight for t in q.terms)

@@ -216,14 +216,20 @@ def noun_pairs(q: str) -> tuple[str, ...]:
         # a number word is part of a name only with digits ("城巴11线"; not 多少, 一种)
         if word and flag.startswith(_PHRASE_TAGS) and (flag[0] not in "mq" or any(c.isdigit() for c in word)):
             run.append(word)
-            continue
-        text = "".join(run)
-        word_of = [i for i, w in enumerate(run) for _ in w]
-        pairs += [text[k:k + 2] for k in range(len(text) - 1)
-                  if (word_of[k] == word_of[k + 1] or len(run[word_of[k]]) == 1 or len(run[word_of[k + 1]]) == 1)
-                  and HAN_CHAR.search(text[k:k + 2])]
-        run = []
+        else:
+            pairs += _pairs_of(run)
+            run = []
     return tuple(dict.fromkeys(pairs))
+
+
+def _pairs_of(words: list[str]) -> list[str]:
+    """The character pairs of a noun phrase's ``words`` with a Chinese character, except those
+    that join two words of two characters or more."""
+    text = "".join(words)
+    size = [len(w) for w in words for _ in w]  # the length of the word each character is in
+    start = {sum(map(len, words[:i])) for i in range(1, len(words))}  # where a word begins
+    return [text[k:k + 2] for k in range(len(text) - 1)
+            if not (k + 1 in start and size[k] > 1 and size[k + 1] > 1) and HAN_CHAR.search(text[k:k + 2])]
 
 
 def is_person_name(text: str) -> bool:

@@ -37,11 +37,9 @@ def namesake_question(question: str, title: str, alphabet: str, corpus_text: str
     never writes, or None when the question does not name the title (three Chinese characters
     at least) or no such name was found in a few tries. ``alphabet``: the characters to draw from."""
     name = core_title(title)
-    if len(name) < 3 or len(HAN_CHAR.findall(name)) < 3 or name not in question:
+    if len(HAN_CHAR.findall(name)) < 3 or name not in question:
         return None
-    positions = [i for i, ch in enumerate(name[:-1]) if HAN_CHAR.match(ch)]
-    if not positions:
-        return None
+    positions = [i for i, ch in enumerate(name[:-1]) if HAN_CHAR.match(ch)]  # two at least
     for _ in range(5):
         changed = list(name)
         for i in rng.sample(positions, min(len(positions), 1 if len(name) <= 4 else 2)):
